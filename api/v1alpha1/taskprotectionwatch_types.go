@@ -1,0 +1,198 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// MaxTasksPerWatch is the largest number of tasks one TaskProtectionWatch
+// names. The controller reads them in GetTaskProtection calls of at most
+// MaxTasksPerCall.
+const MaxTasksPerWatch = 1000
+
+// MaxTasksPerCall is the largest number of tasks ECS GetTaskProtection accepts
+// in one request.
+const MaxTasksPerCall = 100
+
+// TaskReference is an ECS task ID or task ARN. IDs are 32 lowercase
+// hexadecimal characters, or a UUID for tasks created before ECS's long ARN
+// format. ARNs may be in either format:
+// arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID or arn:aws:ecs:REGION:ACCOUNT:task/ID.
+// +kubebuilder:validation:MinLength=32
+// +kubebuilder:validation:MaxLength=320
+// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$') || self.matches('^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task/([A-Za-z0-9_-]{1,255}/[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$')",messageExpression="'task ' + self + ' is not a task ID or task ARN: use the 32-character lowercase hexadecimal task ID, an older UUID task ID, or a task ARN such as arn:aws:ecs:us-east-1:123456789012:task/CLUSTER/TASK_ID'"
+type TaskReference string
+
+// TaskProtectionWatchSpec names the ECS cluster and tasks to watch.
+// +kubebuilder:validation:XValidation:rule="!has(self.region) || !self.cluster.startsWith('arn:') || self.cluster.split(':')[3] == self.region",messageExpression="'region ' + self.region + ' contradicts region ' + self.cluster.split(':')[3] + ' of cluster ARN ' + self.cluster + ': remove spec.region or make the two equal'"
+// +kubebuilder:validation:XValidation:rule="!has(self.region) || self.tasks.all(t, !t.startsWith('arn:') || t.split(':')[3] == self.region)",messageExpression="'region ' + self.region + ' contradicts region ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[3] != self.region)[0].split(':')[3] + ' of task ARN ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[3] != self.region)[0] + ': remove spec.region or make the two equal'"
+// +kubebuilder:validation:XValidation:rule="has(self.region) || !self.cluster.startsWith('arn:') || self.tasks.all(t, !t.startsWith('arn:') || t.split(':')[3] == self.cluster.split(':')[3])",messageExpression="'task ARN ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[3] != self.cluster.split(':')[3])[0] + ' is in region ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[3] != self.cluster.split(':')[3])[0].split(':')[3] + ' but cluster ARN ' + self.cluster + ' is in region ' + self.cluster.split(':')[3] + ': a watch reads one cluster in one region'"
+type TaskProtectionWatchSpec struct {
+	// cluster is the short name or full ARN of the ECS cluster that runs the
+	// tasks, for example "orders" or
+	// "arn:aws:ecs:eu-west-1:111122223333:cluster/orders".
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_-]{1,255}$') || self.matches('^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$')",messageExpression="'cluster ' + self + ' is not a cluster name or cluster ARN: use up to 255 letters, numbers, hyphens and underscores, or an ARN such as arn:aws:ecs:us-east-1:123456789012:cluster/NAME'"
+	Cluster string `json:"cluster"`
+
+	// tasks lists the ECS tasks to watch, as task IDs or task ARNs, 1 to 1000
+	// entries without duplicates. The controller reads them in
+	// GetTaskProtection calls of at most 100 tasks.
+	// +required
+	// +listType=set
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=1000
+	Tasks []TaskReference `json:"tasks"`
+
+	// region is the AWS region of the cluster, for example "eu-west-1". When
+	// absent, the controller uses the region of the cluster ARN, then the
+	// region of the task ARNs, then its own default region (--region).
+	// +optional
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z]{2}(-[a-z]+)+-[0-9]+$')",messageExpression="'region ' + self + ' is not an AWS region name: use a name such as us-east-1 or eu-west-1'"
+	Region string `json:"region,omitempty"`
+
+	// interval is how often the controller reads protection, as a duration
+	// such as "30s" or "5m", from 10s to 24h. The controller also reads at
+	// the earliest protection expiry, so an expiry shows without waiting a
+	// whole interval.
+	// +optional
+	// +kubebuilder:default="1m"
+	// +kubebuilder:validation:Type=string
+	// +kubebuilder:validation:MaxLength=32
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s') && duration(self) <= duration('24h')",messageExpression="'interval ' + self + ' is out of range: use a duration from 10s to 24h'"
+	Interval *metav1.Duration `json:"interval,omitempty"`
+
+	// suspend stops polling when true. Status keeps the protection data of the
+	// last poll, and the Ready condition turns Unknown with reason Suspended.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+}
+
+// ProtectedTask is the protection state of one task, as ECS GetTaskProtection
+// returns it.
+type ProtectedTask struct {
+	// taskArn is the full ARN of the task.
+	// +required
+	// +kubebuilder:validation:MaxLength=320
+	TaskArn string `json:"taskArn"`
+
+	// protectionEnabled is true while the task is protected from scale-in.
+	// +required
+	ProtectionEnabled bool `json:"protectionEnabled"`
+
+	// expirationDate is when the protection expires. It is set only while
+	// protectionEnabled is true, at second precision.
+	// +optional
+	ExpirationDate *metav1.Time `json:"expirationDate,omitempty"`
+}
+
+// TaskFailure is a requested task whose protection could not be read.
+type TaskFailure struct {
+	// arn is the task ID or ARN as requested.
+	// +required
+	// +kubebuilder:validation:MaxLength=320
+	Arn string `json:"arn"`
+
+	// reason is the failure reason ECS returned, such as MISSING or
+	// TASK_NOT_VALID, or UNKNOWN when ECS returned the task in neither
+	// protectedTasks nor failures.
+	// +optional
+	// +kubebuilder:validation:MaxLength=256
+	Reason string `json:"reason,omitempty"`
+
+	// detail is the failure detail ECS returned, if any.
+	// +optional
+	// +kubebuilder:validation:MaxLength=1024
+	Detail string `json:"detail,omitempty"`
+}
+
+// TaskProtectionWatchStatus is the protection state the controller last read
+// from ECS.
+type TaskProtectionWatchStatus struct {
+	// observedGeneration is the spec generation of the last poll that
+	// succeeded or failed for a reason only a spec change can fix.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions describe the watch. Ready is True when the last poll of the
+	// current generation succeeded, False with a reason when it failed, and
+	// Unknown before the first poll or while suspended. Stalled is True when
+	// only a spec change can fix the last failure.
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// protectedTasks is the protection state of each task ECS returned, in
+	// the order of spec.tasks.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1000
+	ProtectedTasks []ProtectedTask `json:"protectedTasks,omitempty"`
+
+	// failures lists the requested tasks whose protection could not be read,
+	// in the order of spec.tasks.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=1000
+	Failures []TaskFailure `json:"failures,omitempty"`
+
+	// taskCount is the number of tasks in spec.tasks.
+	// +optional
+	TaskCount int32 `json:"taskCount,omitempty"`
+
+	// protectedCount is the number of tasks with protection enabled.
+	// +optional
+	ProtectedCount int32 `json:"protectedCount,omitempty"`
+
+	// failureCount is the number of entries in failures.
+	// +optional
+	FailureCount int32 `json:"failureCount,omitempty"`
+
+	// nextExpirationTime is the earliest expirationDate among protected
+	// tasks.
+	// +optional
+	NextExpirationTime *metav1.Time `json:"nextExpirationTime,omitempty"`
+}
+
+// TaskProtectionWatch reads the scale-in protection of Amazon ECS tasks with
+// GetTaskProtection at an interval and reports it in status.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=tpw,categories=ecs
+// +kubebuilder:printcolumn:name="Cluster",type=string,JSONPath=`.spec.cluster`
+// +kubebuilder:printcolumn:name="Tasks",type=integer,JSONPath=`.status.taskCount`
+// +kubebuilder:printcolumn:name="Protected",type=integer,JSONPath=`.status.protectedCount`
+// +kubebuilder:printcolumn:name="Failures",type=integer,JSONPath=`.status.failureCount`
+// +kubebuilder:printcolumn:name="Next Expiry",type=date,JSONPath=`.status.nextExpirationTime`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type TaskProtectionWatch struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec names the cluster and tasks to watch.
+	// +required
+	Spec TaskProtectionWatchSpec `json:"spec"`
+
+	// status is the protection state last read from ECS.
+	// +optional
+	Status TaskProtectionWatchStatus `json:"status,omitempty"`
+}
+
+// TaskProtectionWatchList is a list of TaskProtectionWatch objects.
+// +kubebuilder:object:root=true
+type TaskProtectionWatchList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []TaskProtectionWatch `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&TaskProtectionWatch{}, &TaskProtectionWatchList{})
+}

@@ -1,0 +1,192 @@
+package v1alpha1_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	ecsv1alpha1 "github.com/taskprotection/ecs-taskprotection-controller/api/v1alpha1"
+	"github.com/taskprotection/ecs-taskprotection-controller/controllers/testenv"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) {
+	var err error
+	env, err = testenv.Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
+	}
+	os.Exit(code)
+}
+
+const (
+	taskID      = "0123456789abcdef0123456789abcdef"
+	oldTaskID   = "2f9a1b64-8f34-4d2b-9a5e-0c1d2e3f4a5b"
+	taskARN     = "arn:aws:ecs:eu-west-1:111122223333:task/orders/0123456789abcdef0123456789abcdef"
+	oldTaskARN  = "arn:aws:ecs:eu-west-1:111122223333:task/2f9a1b64-8f34-4d2b-9a5e-0c1d2e3f4a5b"
+	clusterARN  = "arn:aws:ecs:eu-west-1:111122223333:cluster/orders"
+	otherTaskID = "fedcba9876543210fedcba9876543210"
+)
+
+// createFromYAML creates a TaskProtectionWatch from a spec written as YAML, as
+// kubectl would send it, and returns the API server's error.
+func createFromYAML(t *testing.T, name, spec string) error {
+	t.Helper()
+	manifest := fmt.Sprintf("apiVersion: ecs.taskprotection.io/v1alpha1\nkind: TaskProtectionWatch\nmetadata:\n  name: %s\n  namespace: default\nspec:\n%s", name, indent(spec))
+	object := &unstructured.Unstructured{}
+	if err := yaml.Unmarshal([]byte(manifest), &object.Object); err != nil {
+		t.Fatalf("test manifest is not YAML: %v\n%s", err, manifest)
+	}
+	err := env.Client.Create(context.Background(), object, client.FieldValidation("Strict"))
+	if err == nil {
+		t.Cleanup(func() { _ = env.Client.Delete(context.Background(), object) })
+	}
+	return err
+}
+
+func indent(text string) string {
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	for i, line := range lines {
+		lines[i] = "  " + line
+	}
+	return strings.Join(lines, "\n") + "\n"
+}
+
+func TestCreateAndReadBack(t *testing.T) {
+	ctx := context.Background()
+	watch := &ecsv1alpha1.TaskProtectionWatch{
+		ObjectMeta: metav1.ObjectMeta{Name: "read-back", Namespace: "default"},
+		Spec: ecsv1alpha1.TaskProtectionWatchSpec{
+			Cluster: "orders",
+			Tasks:   []ecsv1alpha1.TaskReference{taskID, oldTaskARN},
+			Region:  "eu-west-1",
+		},
+	}
+	if err := env.Client.Create(ctx, watch); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, watch) })
+
+	got := &ecsv1alpha1.TaskProtectionWatch{}
+	if err := env.Client.Get(ctx, client.ObjectKeyFromObject(watch), got); err != nil {
+		t.Fatalf("get: %v", err)
+	}
+	if got.Spec.Cluster != "orders" {
+		t.Errorf("spec.cluster = %q, want orders", got.Spec.Cluster)
+	}
+	if len(got.Spec.Tasks) != 2 || got.Spec.Tasks[1] != oldTaskARN {
+		t.Errorf("spec.tasks = %v, want [%s %s]", got.Spec.Tasks, taskID, oldTaskARN)
+	}
+	if got.Spec.Interval == nil || got.Spec.Interval.Duration.String() != "1m0s" {
+		t.Errorf("spec.interval = %v, want the default 1m", got.Spec.Interval)
+	}
+	if got.Generation != 1 {
+		t.Errorf("generation = %d, want 1", got.Generation)
+	}
+}
+
+func TestValidationAccepts(t *testing.T) {
+	cases := []struct {
+		name string
+		spec string
+	}{
+		{"cluster name and new task ID", "cluster: orders\ntasks: [" + taskID + "]"},
+		{"old UUID task ID", "cluster: orders\ntasks: [" + oldTaskID + "]"},
+		{"task ARNs of both formats", "cluster: orders\ntasks: [" + taskARN + ", " + oldTaskARN + "]"},
+		{"cluster ARN with matching region", "cluster: " + clusterARN + "\nregion: eu-west-1\ntasks: [" + taskARN + "]"},
+		{"cluster ARN without region", "cluster: " + clusterARN + "\ntasks: [" + taskID + "]"},
+		{"GovCloud partition ARN", "cluster: arn:aws-us-gov:ecs:us-gov-west-1:111122223333:cluster/orders\ntasks: [" + taskID + "]"},
+		{"minimum interval", "cluster: orders\ninterval: 10s\ntasks: [" + taskID + "]"},
+		{"maximum interval", "cluster: orders\ninterval: 24h\ntasks: [" + taskID + "]"},
+		{"suspended", "cluster: orders\nsuspend: true\ntasks: [" + taskID + "]"},
+		{"cluster name with underscore and hyphen", "cluster: orders_prod-1\ntasks: [" + taskID + "]"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := createFromYAML(t, fmt.Sprintf("accepted-%d", i), tc.spec); err != nil {
+				t.Fatalf("create rejected a valid watch: %v", err)
+			}
+		})
+	}
+}
+
+func TestValidationAcceptsThousandTasks(t *testing.T) {
+	var tasks strings.Builder
+	for i := range ecsv1alpha1.MaxTasksPerWatch {
+		fmt.Fprintf(&tasks, "- \"%032x\"\n", i)
+	}
+	spec := "cluster: " + clusterARN + "\nregion: eu-west-1\ntasks:\n" + tasks.String()
+	if err := createFromYAML(t, "thousand-tasks", spec); err != nil {
+		t.Fatalf("create rejected 1000 tasks: %v", err)
+	}
+}
+
+func TestValidationRejects(t *testing.T) {
+	var tooMany strings.Builder
+	for i := range ecsv1alpha1.MaxTasksPerWatch + 1 {
+		fmt.Fprintf(&tooMany, "- \"%032x\"\n", i)
+	}
+	cases := []struct {
+		name string
+		spec string
+		want string
+	}{
+		{"missing cluster", "tasks: [" + taskID + "]", "spec.cluster: Required value"},
+		{"missing tasks", "cluster: orders", "spec.tasks: Required value"},
+		{"empty tasks", "cluster: orders\ntasks: []", "spec.tasks: Invalid value: 0: spec.tasks in body should have at least 1 items"},
+		{"more than 1000 tasks", "cluster: orders\ntasks:\n" + tooMany.String(), "must have at most 1000 items"},
+		{"duplicate task", "cluster: orders\ntasks: [" + taskID + ", " + taskID + "]", "Duplicate value"},
+		{"cluster with a space", "cluster: my orders\ntasks: [" + taskID + "]",
+			"cluster my orders is not a cluster name or cluster ARN"},
+		{"cluster ARN of another service", "cluster: arn:aws:ec2:eu-west-1:111122223333:cluster/orders\ntasks: [" + taskID + "]",
+			"cluster arn:aws:ec2:eu-west-1:111122223333:cluster/orders is not a cluster name or cluster ARN"},
+		{"task ID too short", "cluster: orders\ntasks: [0123456789abcdef]", "spec.tasks[0]"},
+		{"task ID in upper case", "cluster: orders\ntasks: [0123456789ABCDEF0123456789ABCDEF]",
+			"task 0123456789ABCDEF0123456789ABCDEF is not a task ID or task ARN"},
+		{"task ARN of a service", "cluster: orders\ntasks: [arn:aws:ecs:eu-west-1:111122223333:service/orders/worker]",
+			"task arn:aws:ecs:eu-west-1:111122223333:service/orders/worker is not a task ID or task ARN"},
+		{"region contradicts cluster ARN", "cluster: " + clusterARN + "\nregion: us-east-1\ntasks: [" + taskID + "]",
+			"region us-east-1 contradicts region eu-west-1 of cluster ARN " + clusterARN},
+		{"region contradicts task ARN", "cluster: orders\nregion: us-east-1\ntasks: [" + taskID + ", " + taskARN + "]",
+			"region us-east-1 contradicts region eu-west-1 of task ARN " + taskARN},
+		{"task ARN region contradicts cluster ARN", "cluster: " + clusterARN + "\ntasks: [arn:aws:ecs:us-east-1:111122223333:task/orders/" + otherTaskID + "]",
+			"is in region us-east-1 but cluster ARN " + clusterARN + " is in region eu-west-1"},
+		{"region that is not a region", "cluster: orders\nregion: Europe\ntasks: [" + taskID + "]",
+			"region Europe is not an AWS region name"},
+		{"interval below 10s", "cluster: orders\ninterval: 5s\ntasks: [" + taskID + "]",
+			"interval 5s is out of range: use a duration from 10s to 24h"},
+		{"interval above 24h", "cluster: orders\ninterval: 25h\ntasks: [" + taskID + "]",
+			"interval 25h is out of range"},
+		{"interval that is not a duration", "cluster: orders\ninterval: often\ntasks: [" + taskID + "]",
+			"spec.interval"},
+		{"unknown field", "cluster: orders\nclustr: orders\ntasks: [" + taskID + "]", "unknown field \"spec.clustr\""},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := createFromYAML(t, fmt.Sprintf("rejected-%d", i), tc.spec)
+			if err == nil {
+				t.Fatalf("create accepted an invalid watch; want an error containing %q", tc.want)
+			}
+			if !apierrors.IsInvalid(err) && !apierrors.IsBadRequest(err) {
+				t.Errorf("error is not Invalid or BadRequest: %v", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error does not name the problem\n got: %v\nwant: %s", err, tc.want)
+			}
+		})
+	}
+}

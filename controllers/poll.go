@@ -1,0 +1,73 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	ecsv1alpha1 "github.com/taskprotection/ecs-taskprotection-controller/api/v1alpha1"
+	"github.com/taskprotection/ecs-taskprotection-controller/controllers/ecsclient"
+	"github.com/taskprotection/ecs-taskprotection-controller/controllers/taskref"
+)
+
+// pollResult is what one poll of a watch read from ECS, keyed by task ID so
+// that answers are matched to requested tasks by ID and never by position.
+type pollResult struct {
+	protected map[string]types.ProtectedTask
+	failures  map[string]types.Failure
+	calls     int
+}
+
+// pollError is a failed poll with its classification.
+type pollError struct {
+	class ecsclient.Class
+	err   error
+}
+
+func (e *pollError) Error() string { return e.err.Error() }
+func (e *pollError) Unwrap() error { return e.err }
+
+// poll reads the protection of every task of the watch in GetTaskProtection
+// calls of at most MaxTasksPerCall tasks. A poll fails as a whole when any
+// call fails, so status never mixes data from two points in time.
+func poll(ctx context.Context, api ecsclient.API, watch *ecsv1alpha1.TaskProtectionWatch) (*pollResult, error) {
+	tasks := make([]string, len(watch.Spec.Tasks))
+	for i, task := range watch.Spec.Tasks {
+		tasks[i] = string(task)
+	}
+
+	result := &pollResult{
+		protected: make(map[string]types.ProtectedTask, len(tasks)),
+		failures:  map[string]types.Failure{},
+	}
+	for chunk := range slices.Chunk(tasks, ecsv1alpha1.MaxTasksPerCall) {
+		out, err := api.GetTaskProtection(ctx, &ecs.GetTaskProtectionInput{
+			Cluster: aws.String(watch.Spec.Cluster),
+			Tasks:   chunk,
+		})
+		result.calls++
+		if err != nil {
+			return result, &pollError{
+				class: ecsclient.Classify(err),
+				err:   fmt.Errorf("GetTaskProtection for %d tasks in cluster %s: %w", len(chunk), watch.Spec.Cluster, err),
+			}
+		}
+		for _, task := range out.ProtectedTasks {
+			id := taskref.ID(aws.ToString(task.TaskArn))
+			if id != "" {
+				result.protected[id] = task
+			}
+		}
+		for _, failure := range out.Failures {
+			id := taskref.ID(aws.ToString(failure.Arn))
+			if id != "" {
+				result.failures[id] = failure
+			}
+		}
+	}
+	return result, nil
+}

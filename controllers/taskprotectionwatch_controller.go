@@ -1,0 +1,261 @@
+// Package controllers contains the TaskProtectionWatch reconciler, which
+// reads ECS task scale-in protection with GetTaskProtection and reports it in
+// the watch's status.
+package controllers
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	ecsv1alpha1 "github.com/taskprotection/ecs-taskprotection-controller/api/v1alpha1"
+	"github.com/taskprotection/ecs-taskprotection-controller/controllers/ecsclient"
+	"github.com/taskprotection/ecs-taskprotection-controller/controllers/taskref"
+)
+
+// ClientProvider returns the ECS client of a region.
+type ClientProvider interface {
+	ForRegion(region string) ecsclient.API
+}
+
+// defaultInterval is the poll interval of a watch without spec.interval. The
+// CRD defaults the field, so this applies only to objects stored before it.
+const defaultInterval = time.Minute
+
+// TaskProtectionWatchReconciler polls ECS for the tasks of each
+// TaskProtectionWatch and writes what it reads into status.
+type TaskProtectionWatchReconciler struct {
+	client.Client
+
+	// Clients returns the ECS client of a region.
+	Clients ClientProvider
+
+	// Recorder emits events on transitions.
+	Recorder events.EventRecorder
+
+	// Clock tells the time for scheduling and condition timestamps.
+	Clock clock.PassiveClock
+
+	// DefaultRegion is the region of watches whose cluster and tasks name
+	// none.
+	DefaultRegion string
+
+	// Schedule sets when to poll again.
+	Schedule Schedule
+
+	states pollStates
+}
+
+// +kubebuilder:rbac:groups=ecs.taskprotection.io,resources=taskprotectionwatches,verbs=get;list;watch
+// +kubebuilder:rbac:groups=ecs.taskprotection.io,resources=taskprotectionwatches/status,verbs=update;patch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile polls ECS for one watch when its poll is due and writes the
+// result into status if anything changed.
+func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	watch := &ecsv1alpha1.TaskProtectionWatch{}
+	if err := r.Get(ctx, req.NamespacedName, watch); err != nil {
+		if apierrors.IsNotFound(err) {
+			// No finalizer: nothing in AWS is owned, so deletion only
+			// stops polling.
+			r.states.forget(req.NamespacedName)
+			forgetWatchMetrics(req.NamespacedName)
+			return ctrl.Result{}, nil
+		}
+		return ctrl.Result{}, err
+	}
+
+	if watch.Spec.Suspend {
+		return r.reconcileSuspended(ctx, watch)
+	}
+
+	now := r.Clock.Now()
+	state, known := r.states.get(req.NamespacedName)
+	if known && state.generation == watch.Generation {
+		if state.stalled {
+			return ctrl.Result{}, nil
+		}
+		if wait := state.nextPoll.Sub(now); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
+	if !known || state.generation != watch.Generation {
+		state = pollState{generation: watch.Generation}
+	}
+	return r.reconcilePoll(ctx, watch, state)
+}
+
+// reconcilePoll polls ECS, writes status and schedules the next poll.
+func (r *TaskProtectionWatchReconciler) reconcilePoll(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, state pollState) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	key := client.ObjectKeyFromObject(watch)
+	interval := intervalOf(watch)
+
+	result, err := r.poll(ctx, watch)
+	now := r.Clock.Now()
+	before := watch.Status.DeepCopy()
+
+	if err == nil {
+		state.failures, state.throttles = 0, 0
+		if err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
+			applyPollSuccess(w, result, now)
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+		if meta.IsStatusConditionFalse(before.Conditions, ecsv1alpha1.ConditionReady) {
+			r.Recorder.Eventf(watch, nil, corev1.EventTypeNormal, EventPollRecovered, "Poll", "GetTaskProtection succeeded again")
+			log.Info("Polling recovered", "taskProtectionWatch", klog.KObj(watch))
+		}
+		recordTransitions(r.Recorder, watch, *before, now)
+		observeWatch(watch)
+
+		var nextExpiry *time.Time
+		if watch.Status.NextExpirationTime != nil {
+			nextExpiry = &watch.Status.NextExpirationTime.Time
+		}
+		delay := r.Schedule.afterSuccess(interval, nextExpiry, now)
+		state.nextPoll = now.Add(delay)
+		r.states.set(key, state)
+		log.V(1).Info("Polled ECS", "taskProtectionWatch", klog.KObj(watch), "calls", result.calls,
+			"protected", watch.Status.ProtectedCount, "failures", watch.Status.FailureCount, "nextPoll", delay)
+		return ctrl.Result{RequeueAfter: delay}, nil
+	}
+
+	var failed *pollError
+	if !errors.As(err, &failed) {
+		return ctrl.Result{}, err
+	}
+	class := failed.class
+	state.failures++
+	if class.Reason == ecsv1alpha1.ReasonThrottled {
+		state.throttles++
+	} else {
+		state.throttles = 0
+	}
+	delay := r.Schedule.afterFailure(class, interval, state.failures)
+	state.nextPoll = now.Add(delay)
+	state.stalled = class.Retry == ecsclient.RetryNone
+	r.states.set(key, state)
+
+	// Throttling is routine under a shared quota: the watch keeps its
+	// condition until several polls in a row were throttled.
+	tolerated := class.Reason == ecsv1alpha1.ReasonThrottled && state.throttles < r.Schedule.ThrottleTolerance
+	if tolerated {
+		log.V(1).Info("ECS throttled the poll; retrying", "taskProtectionWatch", klog.KObj(watch),
+			"throttledPolls", state.throttles, "retryAfter", delay)
+		return ctrl.Result{RequeueAfter: delay}, nil
+	}
+
+	if err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
+		applyPollFailure(w, class, now)
+	}); err != nil {
+		return ctrl.Result{}, err
+	}
+	readyBefore := meta.FindStatusCondition(before.Conditions, ecsv1alpha1.ConditionReady)
+	if readyBefore == nil || readyBefore.Status != "False" || readyBefore.Reason != class.Reason {
+		r.Recorder.Eventf(watch, nil, corev1.EventTypeWarning, EventPollFailed, "Poll", "%s: %v", class.Reason, err)
+		log.Info("Polling failed", "taskProtectionWatch", klog.KObj(watch), "reason", class.Reason,
+			"error", err.Error(), "retryAfter", delay, "stalled", state.stalled)
+	} else {
+		log.V(1).Info("Polling still failing", "taskProtectionWatch", klog.KObj(watch), "reason", class.Reason,
+			"failedPolls", state.failures, "retryAfter", delay)
+	}
+
+	if state.stalled {
+		// Only a spec change can fix this error, and a spec change starts a
+		// new reconcile, so there is nothing to requeue.
+		return ctrl.Result{}, reconcile.TerminalError(err)
+	}
+	return ctrl.Result{RequeueAfter: delay}, nil
+}
+
+// reconcileSuspended stops polling and records that in the Ready condition.
+func (r *TaskProtectionWatchReconciler) reconcileSuspended(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch) (ctrl.Result, error) {
+	r.states.forget(client.ObjectKeyFromObject(watch))
+	now := r.Clock.Now()
+	err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
+		applySuspended(w, now)
+	})
+	return ctrl.Result{}, err
+}
+
+// poll resolves the watch's region and reads its tasks' protection.
+func (r *TaskProtectionWatchReconciler) poll(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch) (*pollResult, error) {
+	tasks := make([]string, len(watch.Spec.Tasks))
+	for i, task := range watch.Spec.Tasks {
+		tasks[i] = string(task)
+	}
+	region := taskref.ResolveRegion(watch.Spec.Region, watch.Spec.Cluster, tasks, r.DefaultRegion)
+	if region == "" {
+		return nil, &pollError{class: regionUnknown, err: errRegionUnknown}
+	}
+	return poll(ctx, r.Clients.ForRegion(region), watch)
+}
+
+var (
+	errRegionUnknown = errors.New("no region: spec.region is empty, the cluster and tasks are not ARNs, and the controller has no --region")
+	regionUnknown    = ecsclient.Class{
+		Reason:  ecsv1alpha1.ReasonRegionUnknown,
+		Message: "No AWS region is known for this watch; set spec.region or start the controller with --region",
+		Retry:   ecsclient.RetryNone,
+	}
+)
+
+// writeStatus applies mutate to the watch's status and patches it when it
+// changed. A conflict, for example with a client that changed a label since
+// the read, is retried quietly on a fresh copy of the object.
+func (r *TaskProtectionWatchReconciler) writeStatus(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, mutate func(*ecsv1alpha1.TaskProtectionWatch)) error {
+	first := true
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if !first {
+			if err := r.Get(ctx, client.ObjectKeyFromObject(watch), watch); err != nil {
+				return err
+			}
+		}
+		first = false
+
+		original := watch.DeepCopy()
+		mutate(watch)
+		if equality.Semantic.DeepEqual(original.Status, watch.Status) {
+			return nil
+		}
+		patch := client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})
+		return r.Status().Patch(ctx, watch, patch)
+	})
+}
+
+func intervalOf(watch *ecsv1alpha1.TaskProtectionWatch) time.Duration {
+	if watch.Spec.Interval == nil || watch.Spec.Interval.Duration <= 0 {
+		return defaultInterval
+	}
+	return watch.Spec.Interval.Duration
+}
+
+// SetupWithManager registers the reconciler. Only spec changes start a
+// reconcile: status writes and label changes do not, so the controller's own
+// writes never wake it.
+func (r *TaskProtectionWatchReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
+	if r.Clock == nil {
+		r.Clock = clock.RealClock{}
+	}
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&ecsv1alpha1.TaskProtectionWatch{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
+		Named("taskprotectionwatch").
+		Complete(r)
+}
