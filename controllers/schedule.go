@@ -49,7 +49,7 @@ var DefaultSchedule = Schedule{
 // afterSuccess returns the delay until the next poll after a successful one:
 // the interval with jitter, or less when a protection expires sooner.
 func (s Schedule) afterSuccess(interval time.Duration, nextExpiry *time.Time, now time.Time) time.Duration {
-	delay := wait.Jitter(interval, s.Jitter)
+	delay := s.jitter(interval)
 	if nextExpiry != nil && nextExpiry.After(now) {
 		delay = min(delay, nextExpiry.Sub(now)+s.ExpiryMargin)
 	}
@@ -67,7 +67,16 @@ func (s Schedule) afterFailure(class ecsclient.Class, interval time.Duration, fa
 	for i := 1; i < failures && delay < ceiling; i++ {
 		delay *= 2
 	}
-	return wait.Jitter(min(delay, max(ceiling, base)), s.Jitter)
+	return s.jitter(min(delay, max(ceiling, base)))
+}
+
+// jitter adds up to s.Jitter of d at random. wait.Jitter treats a factor of
+// 0 as 1, so a zero Jitter is handled here.
+func (s Schedule) jitter(d time.Duration) time.Duration {
+	if s.Jitter <= 0 {
+		return d
+	}
+	return wait.Jitter(d, s.Jitter)
 }
 
 // pollState is what the controller remembers of a watch between polls. It
