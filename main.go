@@ -32,6 +32,7 @@ import (
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
@@ -173,7 +174,7 @@ func run(o options) error {
 		DefaultRegion: defaultRegion,
 		Schedule:      controllers.DefaultSchedule,
 	}
-	if err := reconciler.SetupWithManager(mgr, o.maxConcurrentReconciles); err != nil {
+	if err := reconciler.SetupWithManager(mgr, controller.Options{MaxConcurrentReconciles: o.maxConcurrentReconciles}); err != nil {
 		return fmt.Errorf("setting up the TaskProtectionWatch controller: %w", err)
 	}
 

@@ -249,13 +249,13 @@ func intervalOf(watch *ecsv1alpha1.TaskProtectionWatch) time.Duration {
 // SetupWithManager registers the reconciler. Only spec changes start a
 // reconcile: status writes and label changes do not, so the controller's own
 // writes never wake it.
-func (r *TaskProtectionWatchReconciler) SetupWithManager(mgr ctrl.Manager, maxConcurrentReconciles int) error {
+func (r *TaskProtectionWatchReconciler) SetupWithManager(mgr ctrl.Manager, options controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&ecsv1alpha1.TaskProtectionWatch{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
-		WithOptions(controller.Options{MaxConcurrentReconciles: maxConcurrentReconciles}).
+		WithOptions(options).
 		Named("taskprotectionwatch").
 		Complete(r)
 }
