@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/go-logr/logr"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	corev1 "k8s.io/api/core/v1"
@@ -30,6 +31,10 @@ import (
 var env *testenv.Env
 
 func TestMain(m *testing.M) {
+	// The reconciler logs through controller-runtime; tests read status,
+	// events and the emulator's request log instead.
+	ctrl.SetLogger(logr.Discard())
+
 	var err error
 	env, err = testenv.Start()
 	if err != nil {

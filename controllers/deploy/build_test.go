@@ -103,11 +103,11 @@ func readLines(t *testing.T, name string) []string {
 
 func TestDockerfileBuildMatchesMakefile(t *testing.T) {
 	docker := dockerfileBuild(t)
-	make := makefileBuild(t)
-	if !slices.Equal(docker.env, make.env) {
-		t.Errorf("environment: Dockerfile %q, Makefile %q", docker.env, make.env)
+	makefile := makefileBuild(t)
+	if !slices.Equal(docker.env, makefile.env) {
+		t.Errorf("environment: Dockerfile %q, Makefile %q", docker.env, makefile.env)
 	}
-	if got, want := docker.withOutput("OUTPUT"), make.withOutput("OUTPUT"); !slices.Equal(got, want) {
+	if got, want := docker.withOutput("OUTPUT"), makefile.withOutput("OUTPUT"); !slices.Equal(got, want) {
 		t.Errorf("go build words apart from -o: Dockerfile %q, Makefile %q", got, want)
 	}
 }

@@ -150,7 +150,10 @@ func TestInsecurePodsRejected(t *testing.T) {
 		weaken func(pod *corev1.Pod)
 	}{
 		{"privileged container", func(pod *corev1.Pod) {
+			// Pod validation rejects privileged with allowPrivilegeEscalation
+			// false before Pod Security admission runs.
 			pod.Spec.Containers[0].SecurityContext.Privileged = ptr.To(true)
+			pod.Spec.Containers[0].SecurityContext.AllowPrivilegeEscalation = nil
 		}},
 		{"runAsNonRoot unset", func(pod *corev1.Pod) {
 			pod.Spec.SecurityContext.RunAsNonRoot = nil
