@@ -42,7 +42,7 @@ func recordTransitions(recorder events.EventRecorder, watch *ecsv1alpha1.TaskPro
 			switch {
 			case task.ProtectionEnabled && !wasEnabled:
 				enabled = append(enabled, id)
-			case !task.ProtectionEnabled && wasEnabled && old.ExpirationDate != nil && !old.ExpirationDate.Time.After(now):
+			case !task.ProtectionEnabled && wasEnabled && old.ExpirationDate != nil && !old.ExpirationDate.After(now):
 				expired = append(expired, id)
 			case !task.ProtectionEnabled && wasEnabled:
 				disabled = append(disabled, id)

@@ -192,7 +192,3 @@ type TaskProtectionWatchList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []TaskProtectionWatch `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&TaskProtectionWatch{}, &TaskProtectionWatchList{})
-}

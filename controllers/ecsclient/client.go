@@ -4,6 +4,7 @@ package ecsclient
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -110,7 +111,7 @@ func (c *instrumentedClient) GetTaskProtection(ctx context.Context, params *ecs.
 
 	start := time.Now()
 	out, err := c.api.GetTaskProtection(ctx, params, optFns...)
-	if err != nil && context.Cause(ctx) == errCallTimeout {
+	if err != nil && errors.Is(context.Cause(ctx), errCallTimeout) {
 		err = fmt.Errorf("%w after %s: %w", errCallTimeout, c.timeout, err)
 	}
 	observeCall("GetTaskProtection", c.region, time.Since(start), err)

@@ -23,7 +23,7 @@ func TestClassify(t *testing.T) {
 		return &smithy.OperationError{ServiceID: "ECS", OperationName: "GetTaskProtection", Err: err}
 	}
 	serverStatus := &awshttp.ResponseError{ResponseError: &smithyhttp.ResponseError{
-		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: 503}},
+		Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusServiceUnavailable}},
 		Err:      errors.New("service unavailable"),
 	}}
 	cases := []struct {

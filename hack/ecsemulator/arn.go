@@ -25,9 +25,8 @@ var (
 	oldTaskIDPattern = regexp.MustCompile(
 		`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 	// namePattern is the ECS rule for cluster, service and family names.
-	namePattern    = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
-	regionPattern  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
-	accountPattern = regexp.MustCompile(`^[0-9]{12}$`)
+	namePattern   = regexp.MustCompile(`^[a-zA-Z0-9_-]{1,255}$`)
+	regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 )
 
 // arn is the part of an Amazon Resource Name that the emulator reads.
