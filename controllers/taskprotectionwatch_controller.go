@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
@@ -102,84 +103,109 @@ func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.
 
 // reconcilePoll polls ECS, writes status and schedules the next poll.
 func (r *TaskProtectionWatchReconciler) reconcilePoll(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, state pollState) (ctrl.Result, error) {
-	log := ctrl.LoggerFrom(ctx)
-	key := client.ObjectKeyFromObject(watch)
-	interval := intervalOf(watch)
-
 	result, err := r.poll(ctx, watch)
-	now := r.Clock.Now()
-	before := watch.Status.DeepCopy()
-
 	if err == nil {
-		state.failures, state.throttles = 0, 0
-		if err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
-			applyPollSuccess(w, result, now)
-		}); err != nil {
-			return ctrl.Result{}, err
-		}
-		if meta.IsStatusConditionFalse(before.Conditions, ecsv1alpha1.ConditionReady) {
-			r.Recorder.Eventf(watch, nil, corev1.EventTypeNormal, EventPollRecovered, "Poll", "GetTaskProtection succeeded again")
-			log.Info("Polling recovered", "taskProtectionWatch", klog.KObj(watch))
-		}
-		recordTransitions(r.Recorder, watch, *before, now)
-		observeWatch(watch)
-
-		var nextExpiry *time.Time
-		if watch.Status.NextExpirationTime != nil {
-			nextExpiry = &watch.Status.NextExpirationTime.Time
-		}
-		delay := r.Schedule.afterSuccess(interval, nextExpiry, now)
-		state.nextPoll = now.Add(delay)
-		r.states.set(key, state)
-		log.V(1).Info("Polled ECS", "taskProtectionWatch", klog.KObj(watch), "calls", result.calls,
-			"protected", watch.Status.ProtectedCount, "failures", watch.Status.FailureCount, "nextPoll", delay)
-		return ctrl.Result{RequeueAfter: delay}, nil
+		return r.handlePollSuccess(ctx, watch, state, result)
 	}
-
 	var failed *pollError
 	if !errors.As(err, &failed) {
 		return ctrl.Result{}, err
 	}
+	return r.handlePollFailure(ctx, watch, state, failed)
+}
+
+// handlePollSuccess writes what the poll read, emits events for what
+// changed and schedules the next poll at the interval or the next expiry.
+func (r *TaskProtectionWatchReconciler) handlePollSuccess(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, state pollState, result *pollResult) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	now := r.Clock.Now()
+	before := watch.Status.DeepCopy()
+
+	changed, err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
+		applyPollSuccess(w, result, now)
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if meta.IsStatusConditionFalse(before.Conditions, ecsv1alpha1.ConditionReady) {
+		r.Recorder.Eventf(watch, nil, corev1.EventTypeNormal, EventPollRecovered, "Poll", "GetTaskProtection succeeded again")
+		log.Info("Polling recovered", "taskProtectionWatch", klog.KObj(watch))
+	}
+	recordTransitions(r.Recorder, watch, *before, now)
+	observeWatch(watch)
+
+	var nextExpiry *time.Time
+	if watch.Status.NextExpirationTime != nil {
+		nextExpiry = &watch.Status.NextExpirationTime.Time
+	}
+	delay := r.Schedule.afterSuccess(intervalOf(watch), nextExpiry, now)
+	state.failures, state.throttles = 0, 0
+	state.nextPoll = now.Add(delay)
+	r.states.set(client.ObjectKeyFromObject(watch), state)
+
+	values := []any{"taskProtectionWatch", klog.KObj(watch), "calls", result.calls,
+		"protected", watch.Status.ProtectedCount, "failures", watch.Status.FailureCount, "nextPoll", delay}
+	if changed {
+		log.Info("Updated protection status", values...)
+	} else {
+		log.V(1).Info("Polled ECS; nothing changed", values...)
+	}
+	return ctrl.Result{RequeueAfter: delay}, nil
+}
+
+// handlePollFailure marks the watch not Ready, keeping the last known
+// protection data, and schedules a retry by the error's class. Errors that
+// only a spec change can fix end the generation with a terminal error.
+func (r *TaskProtectionWatchReconciler) handlePollFailure(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, state pollState, failed *pollError) (ctrl.Result, error) {
+	log := ctrl.LoggerFrom(ctx)
+	now := r.Clock.Now()
 	class := failed.class
+
 	state.failures++
 	if class.Reason == ecsv1alpha1.ReasonThrottled {
 		state.throttles++
 	} else {
 		state.throttles = 0
 	}
-	delay := r.Schedule.afterFailure(class, interval, state.failures)
+	delay := r.Schedule.afterFailure(class, intervalOf(watch), state.failures)
 	state.nextPoll = now.Add(delay)
 	state.stalled = class.Retry == ecsclient.RetryNone
-	r.states.set(key, state)
+	r.states.set(client.ObjectKeyFromObject(watch), state)
 
 	// Throttling is routine under a shared quota: the watch keeps its
 	// condition until several polls in a row were throttled.
-	tolerated := class.Reason == ecsv1alpha1.ReasonThrottled && state.throttles < r.Schedule.ThrottleTolerance
-	if tolerated {
+	if class.Reason == ecsv1alpha1.ReasonThrottled && state.throttles < r.Schedule.ThrottleTolerance {
 		log.V(1).Info("ECS throttled the poll; retrying", "taskProtectionWatch", klog.KObj(watch),
 			"throttledPolls", state.throttles, "retryAfter", delay)
 		return ctrl.Result{RequeueAfter: delay}, nil
 	}
 
-	if err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
+	readyBefore := meta.FindStatusCondition(watch.Status.Conditions, ecsv1alpha1.ConditionReady)
+	newFailure := readyBefore == nil || readyBefore.Status != metav1.ConditionFalse || readyBefore.Reason != class.Reason
+	if _, err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
 		applyPollFailure(w, class, now)
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
-	readyBefore := meta.FindStatusCondition(before.Conditions, ecsv1alpha1.ConditionReady)
-	if readyBefore == nil || readyBefore.Status != "False" || readyBefore.Reason != class.Reason {
-		r.Recorder.Eventf(watch, nil, corev1.EventTypeWarning, EventPollFailed, "Poll", "%s: %v", class.Reason, err)
-		log.Info("Polling failed", "taskProtectionWatch", klog.KObj(watch), "reason", class.Reason,
-			"error", err.Error(), "retryAfter", delay, "stalled", state.stalled)
+	if newFailure {
+		// The condition carries a stable message; the full error, which
+		// changes from call to call, goes to the event and the log.
+		r.Recorder.Eventf(watch, nil, corev1.EventTypeWarning, EventPollFailed, "Poll", "%s: %v", class.Reason, failed)
+		if !state.stalled {
+			// controller-runtime logs the terminal error of a stalled
+			// watch itself.
+			log.Error(failed, "Polling failed", "taskProtectionWatch", klog.KObj(watch), "reason", class.Reason,
+				"retryAfter", delay)
+		}
 	} else {
 		log.V(1).Info("Polling still failing", "taskProtectionWatch", klog.KObj(watch), "reason", class.Reason,
 			"failedPolls", state.failures, "retryAfter", delay)
 	}
 
 	if state.stalled {
-		// Only a spec change can fix this error, and a spec change starts a
-		// new reconcile, so there is nothing to requeue.
-		return ctrl.Result{}, reconcile.TerminalError(err)
+		// A spec change starts a new reconcile, so there is nothing to
+		// requeue.
+		return ctrl.Result{}, reconcile.TerminalError(failed)
 	}
 	return ctrl.Result{RequeueAfter: delay}, nil
 }
@@ -188,7 +214,7 @@ func (r *TaskProtectionWatchReconciler) reconcilePoll(ctx context.Context, watch
 func (r *TaskProtectionWatchReconciler) reconcileSuspended(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch) (ctrl.Result, error) {
 	r.states.forget(client.ObjectKeyFromObject(watch))
 	now := r.Clock.Now()
-	err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
+	_, err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
 		applySuspended(w, now)
 	})
 	return ctrl.Result{}, err
@@ -217,11 +243,13 @@ var (
 )
 
 // writeStatus applies mutate to the watch's status and patches it when it
-// changed. A conflict, for example with a client that changed a label since
-// the read, is retried quietly on a fresh copy of the object.
-func (r *TaskProtectionWatchReconciler) writeStatus(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, mutate func(*ecsv1alpha1.TaskProtectionWatch)) error {
+// changed, and reports whether it did. A conflict, for example with a client
+// that changed a label since the read, is retried quietly on a fresh copy of
+// the object.
+func (r *TaskProtectionWatchReconciler) writeStatus(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, mutate func(*ecsv1alpha1.TaskProtectionWatch)) (bool, error) {
 	first := true
-	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+	changed := false
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
 			if err := r.Get(ctx, client.ObjectKeyFromObject(watch), watch); err != nil {
 				return err
@@ -231,12 +259,14 @@ func (r *TaskProtectionWatchReconciler) writeStatus(ctx context.Context, watch *
 
 		original := watch.DeepCopy()
 		mutate(watch)
-		if equality.Semantic.DeepEqual(original.Status, watch.Status) {
+		changed = !equality.Semantic.DeepEqual(original.Status, watch.Status)
+		if !changed {
 			return nil
 		}
 		patch := client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})
 		return r.Status().Patch(ctx, watch, patch)
 	})
+	return changed, err
 }
 
 func intervalOf(watch *ecsv1alpha1.TaskProtectionWatch) time.Duration {

@@ -67,12 +67,14 @@ func toUnstructured(t *testing.T, object runtime.Object) *unstructured.Unstructu
 }
 
 // applyNamespace creates the install namespace, with the labels that make
-// the API server enforce Pod Security "restricted" in it.
+// the API server enforce Pod Security "restricted" in it. It uses
+// server-side apply, because a later server-side apply of an object that
+// client-side apply created warns about migrating its annotation.
 func applyNamespace(ctx context.Context, t *testing.T) {
 	t.Helper()
 	objects, _ := renderDefault(t)
 	namespace := findObject(t, objects, "Namespace", installNamespace)
-	result := kubectl(ctx, toYAML(t, namespace), "apply", "-f", "-")
+	result := kubectl(ctx, toYAML(t, namespace), "apply", "--server-side", "-f", "-")
 	if result.err != nil {
 		t.Fatalf("kubectl apply of the namespace failed: %v\n%s", result.err, result.stderr)
 	}
@@ -98,25 +100,48 @@ func TestDefaultAppliesWithServerDryRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
 	applyNamespace(ctx, t)
-
 	_, yaml := renderDefault(t)
-	result := kubectl(ctx, yaml, "apply", "--dry-run=server", "-f", "-")
-	if result.err != nil {
-		t.Fatalf("kubectl apply --dry-run=server failed: %v\nstdout:\n%s\nstderr:\n%s", result.err, result.stdout, result.stderr)
+
+	// The docs apply with client-side apply, and make deploy with
+	// server-side apply.
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"client-side apply", []string{"apply", "--dry-run=server", "-f", "-"}},
+		{"server-side apply", []string{"apply", "--server-side", "--dry-run=server", "-f", "-"}},
 	}
-	// Pod Security admission checks Deployments too, but only warns.
-	if warnings := warningLines(result.stderr); len(warnings) > 0 {
-		t.Errorf("kubectl apply printed warnings:\n%s", strings.Join(warnings, "\n"))
-	}
-	for _, want := range []string{
-		"deployment.apps/" + managerDeployment,
-		"serviceaccount/" + managerAccount,
-		"service/ecs-taskprotection-controller-manager-metrics-service",
-		"customresourcedefinition.apiextensions.k8s.io/taskprotectionwatches.ecs.taskprotection.io",
-	} {
-		if !strings.Contains(result.stdout, want) {
-			t.Errorf("kubectl output names no %s:\n%s", want, result.stdout)
-		}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			result := kubectl(ctx, yaml, tt.args...)
+			if result.err != nil {
+				t.Fatalf("kubectl %s failed: %v\nstdout:\n%s\nstderr:\n%s",
+					strings.Join(tt.args, " "), result.err, result.stdout, result.stderr)
+			}
+			// Pod Security admission checks Deployments too, but only warns.
+			var warnings []string
+			for _, warning := range warningLines(result.stderr) {
+				// envtest installed the CRD and applyNamespace created the
+				// namespace without client-side apply, so kubectl notes that
+				// it would add its annotation to them.
+				if !strings.Contains(warning, "missing the kubectl.kubernetes.io/last-applied-configuration annotation") {
+					warnings = append(warnings, warning)
+				}
+			}
+			if len(warnings) > 0 {
+				t.Errorf("kubectl apply printed warnings:\n%s", strings.Join(warnings, "\n"))
+			}
+			for _, want := range []string{
+				"deployment.apps/" + managerDeployment,
+				"serviceaccount/" + managerAccount,
+				"service/ecs-taskprotection-controller-manager-metrics-service",
+				"customresourcedefinition.apiextensions.k8s.io/taskprotectionwatches.ecs.taskprotection.io",
+			} {
+				if !strings.Contains(result.stdout, want) {
+					t.Errorf("kubectl output names no %s:\n%s", want, result.stdout)
+				}
+			}
+		})
 	}
 }
 

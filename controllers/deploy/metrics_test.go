@@ -177,12 +177,16 @@ func TestManagerWithRenderedRBAC(t *testing.T) {
 }
 
 // installRBAC applies the rendered namespace, ServiceAccount and RBAC for
-// real, without the Deployment.
+// real, without the Deployment. It uses server-side apply, as
+// applyNamespace does.
 func installRBAC(ctx context.Context, t *testing.T) {
 	t.Helper()
+	// kubectl checks that the namespace exists before it applies the
+	// namespaced objects of the same stream.
+	applyNamespace(ctx, t)
 	objects, _ := renderDefault(t)
-	selected := objectsOfKinds(objects, "Namespace", "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
-	result := kubectl(ctx, toYAML(t, selected...), "apply", "-f", "-")
+	selected := objectsOfKinds(objects, "ServiceAccount", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
+	result := kubectl(ctx, toYAML(t, selected...), "apply", "--server-side", "-f", "-")
 	if result.err != nil {
 		t.Fatalf("kubectl apply of the RBAC failed: %v\n%s", result.err, result.stderr)
 	}
