@@ -168,7 +168,9 @@ type TaskProtectionWatchStatus struct {
 // +kubebuilder:printcolumn:name="Tasks",type=integer,JSONPath=`.status.taskCount`
 // +kubebuilder:printcolumn:name="Protected",type=integer,JSONPath=`.status.protectedCount`
 // +kubebuilder:printcolumn:name="Failures",type=integer,JSONPath=`.status.failureCount`
-// +kubebuilder:printcolumn:name="Next Expiry",type=date,JSONPath=`.status.nextExpirationTime`
+// The Next Expiry column is a string because kubectl prints a date column as
+// the age of the time, which is "<invalid>" for a time in the future.
+// +kubebuilder:printcolumn:name="Next Expiry",type=string,JSONPath=`.status.nextExpirationTime`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
