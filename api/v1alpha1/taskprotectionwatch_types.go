@@ -159,6 +159,9 @@ type TaskProtectionWatchStatus struct {
 	NextExpirationTime *metav1.Time `json:"nextExpirationTime,omitempty"`
 }
 
+// The Next Expiry column below is a string because kubectl prints a date
+// column as the age of the time, which is "<invalid>" for a time in the future.
+
 // TaskProtectionWatch reads the scale-in protection of Amazon ECS tasks with
 // GetTaskProtection at an interval and reports it in status.
 // +kubebuilder:object:root=true
@@ -168,8 +171,6 @@ type TaskProtectionWatchStatus struct {
 // +kubebuilder:printcolumn:name="Tasks",type=integer,JSONPath=`.status.taskCount`
 // +kubebuilder:printcolumn:name="Protected",type=integer,JSONPath=`.status.protectedCount`
 // +kubebuilder:printcolumn:name="Failures",type=integer,JSONPath=`.status.failureCount`
-// The Next Expiry column is a string because kubectl prints a date column as
-// the age of the time, which is "<invalid>" for a time in the future.
 // +kubebuilder:printcolumn:name="Next Expiry",type=string,JSONPath=`.status.nextExpirationTime`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
