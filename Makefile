@@ -90,14 +90,26 @@ demo: build kustomize ## Run the controller against a local control plane and th
 	go run ./hack/demo
 
 .PHONY: docker-build
-docker-build: ## Build the container image (needs a Docker engine).
+docker-build: ## Build the container image IMG (needs a Docker engine, which the development and CI machines lack).
+	@docker info >/dev/null 2>&1 || { echo "docker-build needs a running Docker engine, and none answers here."; exit 1; }
 	docker build -t $(IMG) .
 
+# kustomize-build-image renders config/default with the manager image set to
+# $(IMG) and writes it to stdout. `kustomize edit set image` rewrites
+# config/manager/kustomization.yaml, so it runs on a temporary copy of
+# config/ and the committed file keeps controller:latest.
+define kustomize-build-image
+tmp="$$(mktemp -d)"; trap 'rm -rf "$$tmp"' EXIT; \
+cp -R config "$$tmp/config"; \
+(cd "$$tmp/config/manager" && $(KUSTOMIZE) edit set image controller=$(IMG)); \
+$(KUSTOMIZE) build "$$tmp/config/default"
+endef
+
 .PHONY: build-installer
-build-installer: manifests generate kustomize ## Write dist/install.yaml with the CRD and deployment.
+build-installer: manifests generate kustomize ## Write dist/install.yaml, which installs the CRD, RBAC and controller with image IMG.
 	mkdir -p dist
-	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default > dist/install.yaml
+	{ $(kustomize-build-image); } > dist/install.yaml.tmp
+	mv dist/install.yaml.tmp dist/install.yaml
 
 ##@ Deployment
 
@@ -114,9 +126,8 @@ uninstall: manifests kustomize ## Remove the CRDs. Call with ignore-not-found=tr
 	$(KUSTOMIZE) build config/crd | $(KUBECTL) delete --ignore-not-found=$(ignore-not-found) -f -
 
 .PHONY: deploy
-deploy: manifests kustomize ## Deploy the controller to the cluster in ~/.kube/config.
-	cd config/manager && $(KUSTOMIZE) edit set image controller=$(IMG)
-	$(KUSTOMIZE) build config/default | $(KUBECTL) apply --server-side -f -
+deploy: manifests kustomize ## Deploy the controller with image IMG to the cluster in ~/.kube/config.
+	{ $(kustomize-build-image); } | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
 undeploy: kustomize ## Remove the controller. Call with ignore-not-found=true to ignore missing resources.

@@ -95,10 +95,10 @@ func startControlPlane(t *testing.T) *testenv.Env {
 }
 
 var (
-	renderOnce    sync.Once
-	renderedObjs  []*unstructured.Unstructured
-	renderedYAML  []byte
-	renderFailure error
+	renderOnce      sync.Once
+	renderedObjects []*unstructured.Unstructured
+	renderedYAML    []byte
+	renderFailure   error
 )
 
 // renderDefault builds config/default with the kustomize API, the same
@@ -107,12 +107,12 @@ var (
 func renderDefault(t *testing.T) ([]*unstructured.Unstructured, []byte) {
 	t.Helper()
 	renderOnce.Do(func() {
-		renderedObjs, renderedYAML, renderFailure = render(filepath.Join(testenv.RepoRoot(), "config", "default"))
+		renderedObjects, renderedYAML, renderFailure = render(filepath.Join(testenv.RepoRoot(), "config", "default"))
 	})
 	if renderFailure != nil {
 		t.Fatalf("rendering config/default: %v", renderFailure)
 	}
-	return renderedObjs, renderedYAML
+	return renderedObjects, renderedYAML
 }
 
 func render(dir string) ([]*unstructured.Unstructured, []byte, error) {

@@ -74,7 +74,7 @@ func TestManagerWithRenderedRBAC(t *testing.T) {
 	waitFor(ctx, t, manager, "the manager to hold the leader election Lease", func() (bool, error) {
 		lease, err := clientset.CoordinationV1().Leases(installNamespace).Get(ctx, leaderElectionName, metav1.GetOptions{})
 		if err != nil {
-			return false, nil
+			return false, err
 		}
 		return ptr.Deref(lease.Spec.HolderIdentity, "") != "", nil
 	})
@@ -106,7 +106,7 @@ func TestManagerWithRenderedRBAC(t *testing.T) {
 		}{
 			{"no token", "", http.StatusUnauthorized},
 			{"token without metrics-reader", strangerToken, http.StatusForbidden},
-			// controller-runtime v0.25 answers 500 "Authentication failed",
+			// controller-runtime v0.25 returns 500 "Authentication failed",
 			// not 401, when the API server does not accept the token.
 			{"invalid token", "not-a-token", http.StatusInternalServerError},
 			{"token bound to metrics-reader", scraperToken, http.StatusOK},
@@ -163,8 +163,8 @@ func TestManagerWithRenderedRBAC(t *testing.T) {
 	})
 
 	manager.stop(t)
-	if log := manager.log(t); strings.Contains(strings.ToLower(log), "forbidden") {
-		t.Errorf("the manager logged a forbidden request, so its RBAC is missing a rule:\n%s", log)
+	if line := manager.forbiddenLine(t); line != "" {
+		t.Errorf("the API server forbade a request of the manager:\n%s", line)
 	}
 	// On SIGTERM the manager releases the Lease, which takes the update verb.
 	lease, err := clientset.CoordinationV1().Leases(installNamespace).Get(ctx, leaderElectionName, metav1.GetOptions{})
@@ -298,6 +298,7 @@ func startManager(t *testing.T, binary string, args []string) *managerProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
+
 	command := exec.Command(binary, args...)
 	command.Stdout = logFile
 	command.Stderr = logFile
@@ -315,12 +316,14 @@ func startManager(t *testing.T, binary string, args []string) *managerProcess {
 	if err := command.Start(); err != nil {
 		t.Fatalf("starting the manager: %v", err)
 	}
+
 	manager := &managerProcess{command: command, logPath: logFile.Name(), exited: make(chan struct{})}
 	go func() {
 		manager.waitErr = command.Wait()
 		_ = logFile.Close()
 		close(manager.exited)
 	}()
+
 	t.Cleanup(func() {
 		select {
 		case <-manager.exited:
@@ -361,9 +364,12 @@ func (m *managerProcess) stop(t *testing.T) {
 }
 
 // waitFor polls condition every 200ms until it returns true, and fails the
-// test when ctx ends or the manager exits first.
+// test after 60 seconds, when ctx ends, when the manager exits, or when the
+// manager logs a request that RBAC forbade.
 func waitFor(ctx context.Context, t *testing.T, manager *managerProcess, what string, condition func() (bool, error)) {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
 	var lastErr error
 	for {
 		done, err := condition()
@@ -371,6 +377,9 @@ func waitFor(ctx context.Context, t *testing.T, manager *managerProcess, what st
 			return
 		}
 		lastErr = err
+		if line := manager.forbiddenLine(t); line != "" {
+			t.Fatalf("the API server forbade a request of the manager while waiting for %s:\n%s", what, line)
+		}
 		select {
 		case <-manager.exited:
 			t.Fatalf("the manager exited (%v) while waiting for %s", manager.waitErr, what)
@@ -379,6 +388,18 @@ func waitFor(ctx context.Context, t *testing.T, manager *managerProcess, what st
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// forbiddenLine returns the first line of the manager's output that reports
+// a request the API server forbade, or "".
+func (m *managerProcess) forbiddenLine(t *testing.T) string {
+	t.Helper()
+	for line := range strings.Lines(m.log(t)) {
+		if strings.Contains(line, "is forbidden") {
+			return line
+		}
+	}
+	return ""
 }
 
 // get sends GET url with token as bearer token, if any, and returns the

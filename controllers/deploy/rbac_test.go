@@ -34,12 +34,12 @@ func expand(scope, apiGroup, resource string, verbs ...string) []permission {
 	return permissions
 }
 
-// rbacObjects decodes the rendered Roles, ClusterRoles and their bindings.
+// rbacObjects are the rendered Roles, ClusterRoles and their bindings.
 type rbacObjects struct {
-	roles        map[string]rbacv1.Role // by namespace/name
-	clusterRoles map[string]rbacv1.ClusterRole
-	bindings     []rbacv1.RoleBinding
-	clusterBinds []rbacv1.ClusterRoleBinding
+	roles           map[string]rbacv1.Role // keyed by namespace/name
+	clusterRoles    map[string]rbacv1.ClusterRole
+	bindings        []rbacv1.RoleBinding
+	clusterBindings []rbacv1.ClusterRoleBinding
 }
 
 func decodeRBAC(t *testing.T, objects []*unstructured.Unstructured) rbacObjects {
@@ -63,7 +63,7 @@ func decodeRBAC(t *testing.T, objects []*unstructured.Unstructured) rbacObjects 
 		case "ClusterRoleBinding":
 			var binding rbacv1.ClusterRoleBinding
 			err = runtime.DefaultUnstructuredConverter.FromUnstructured(object.Object, &binding)
-			decoded.clusterBinds = append(decoded.clusterBinds, binding)
+			decoded.clusterBindings = append(decoded.clusterBindings, binding)
 		}
 		if err != nil {
 			t.Fatalf("decoding %s %s: %v", object.GetKind(), object.GetName(), err)
@@ -109,7 +109,7 @@ func bindsManager(subjects []rbacv1.Subject) bool {
 func managerPermissions(t *testing.T, decoded rbacObjects) map[permission]bool {
 	t.Helper()
 	granted := map[permission]bool{}
-	for _, binding := range decoded.clusterBinds {
+	for _, binding := range decoded.clusterBindings {
 		if !bindsManager(binding.Subjects) {
 			continue
 		}
@@ -177,7 +177,7 @@ func TestManagerRBACIsExact(t *testing.T) {
 func TestRBACBindsOnlyManager(t *testing.T) {
 	objects, _ := renderDefault(t)
 	decoded := decodeRBAC(t, objects)
-	for _, binding := range decoded.clusterBinds {
+	for _, binding := range decoded.clusterBindings {
 		if len(binding.Subjects) != 1 || !bindsManager(binding.Subjects) {
 			t.Errorf("ClusterRoleBinding %s binds %+v, want only the manager's ServiceAccount", binding.Name, binding.Subjects)
 		}
@@ -193,7 +193,7 @@ func TestRBACBindsOnlyManager(t *testing.T) {
 		"ecs-taskprotection-taskprotectionwatch-editor-role",
 		"ecs-taskprotection-taskprotectionwatch-viewer-role",
 	} {
-		for _, binding := range decoded.clusterBinds {
+		for _, binding := range decoded.clusterBindings {
 			if binding.RoleRef.Name == name {
 				t.Errorf("ClusterRoleBinding %s binds %s, which is meant for other identities", binding.Name, name)
 			}
