@@ -86,8 +86,8 @@ emulator: ## Run the ECS emulator on 127.0.0.1:4566.
 	go run ./hack/ecs-emulator
 
 .PHONY: demo
-demo: build kustomize ## Run the controller against a local control plane and the ECS emulator.
-	go run ./hack/demo
+demo: build ## Run the controller against a local control plane and the ECS emulator.
+	go build -o $(LOCALBIN)/demo/demo ./hack/demo && exec $(LOCALBIN)/demo/demo $(DEMO_FLAGS)
 
 .PHONY: docker-build
 docker-build: ## Build the container image IMG (needs a Docker engine, which the development and CI machines lack).

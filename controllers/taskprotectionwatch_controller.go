@@ -15,7 +15,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/client-go/util/retry"
-	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -129,7 +128,7 @@ func (r *TaskProtectionWatchReconciler) handlePollSuccess(ctx context.Context, w
 	}
 	if meta.IsStatusConditionFalse(before.Conditions, ecsv1alpha1.ConditionReady) {
 		r.Recorder.Eventf(watch, nil, corev1.EventTypeNormal, EventPollRecovered, "Poll", "GetTaskProtection succeeded again")
-		log.Info("Polling recovered", "taskProtectionWatch", klog.KObj(watch))
+		log.Info("Polling recovered")
 	}
 	recordTransitions(r.Recorder, watch, *before, now)
 	observeWatch(watch)
@@ -143,7 +142,7 @@ func (r *TaskProtectionWatchReconciler) handlePollSuccess(ctx context.Context, w
 	state.nextPoll = now.Add(delay)
 	r.states.set(client.ObjectKeyFromObject(watch), state)
 
-	values := []any{"taskProtectionWatch", klog.KObj(watch), "calls", result.calls,
+	values := []any{"calls", result.calls,
 		"protected", watch.Status.ProtectedCount, "failures", watch.Status.FailureCount, "nextPoll", delay}
 	if changed {
 		log.Info("Updated protection status", values...)
@@ -175,7 +174,7 @@ func (r *TaskProtectionWatchReconciler) handlePollFailure(ctx context.Context, w
 	// Throttling is routine under a shared quota: the watch keeps its
 	// condition until several polls in a row were throttled.
 	if class.Reason == ecsv1alpha1.ReasonThrottled && state.throttles < r.Schedule.ThrottleTolerance {
-		log.V(1).Info("ECS throttled the poll; retrying", "taskProtectionWatch", klog.KObj(watch),
+		log.V(1).Info("ECS throttled the poll; retrying",
 			"throttledPolls", state.throttles, "retryAfter", delay)
 		return ctrl.Result{RequeueAfter: delay}, nil
 	}
@@ -194,11 +193,11 @@ func (r *TaskProtectionWatchReconciler) handlePollFailure(ctx context.Context, w
 		if !state.stalled {
 			// controller-runtime logs the terminal error of a stalled
 			// watch itself.
-			log.Error(failed, "Polling failed", "taskProtectionWatch", klog.KObj(watch), "reason", class.Reason,
+			log.Error(failed, "Polling failed", "reason", class.Reason,
 				"retryAfter", delay)
 		}
 	} else {
-		log.V(1).Info("Polling still failing", "taskProtectionWatch", klog.KObj(watch), "reason", class.Reason,
+		log.V(1).Info("Polling still failing", "reason", class.Reason,
 			"failedPolls", state.failures, "retryAfter", delay)
 	}
 

@@ -143,15 +143,18 @@ type TaskProtectionWatchStatus struct {
 
 	// taskCount is the number of tasks in spec.tasks.
 	// +optional
-	TaskCount int32 `json:"taskCount,omitempty"`
+	// +kubebuilder:default=0
+	TaskCount int32 `json:"taskCount"`
 
 	// protectedCount is the number of tasks with protection enabled.
 	// +optional
-	ProtectedCount int32 `json:"protectedCount,omitempty"`
+	// +kubebuilder:default=0
+	ProtectedCount int32 `json:"protectedCount"`
 
 	// failureCount is the number of entries in failures.
 	// +optional
-	FailureCount int32 `json:"failureCount,omitempty"`
+	// +kubebuilder:default=0
+	FailureCount int32 `json:"failureCount"`
 
 	// nextExpirationTime is the earliest expirationDate among protected
 	// tasks.

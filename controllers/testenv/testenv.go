@@ -49,6 +49,9 @@ func Start() (*Env, error) {
 	}
 	config, err := environment.Start()
 	if err != nil {
+		// envtest leaves kube-apiserver and etcd running when a later start
+		// step, such as installing the CRDs, fails.
+		_ = environment.Stop()
 		return nil, fmt.Errorf("starting the control plane from KUBEBUILDER_ASSETS=%s: %w", os.Getenv("KUBEBUILDER_ASSETS"), err)
 	}
 	k8sClient, err := client.New(config, client.Options{Scheme: clientgoscheme.Scheme})
