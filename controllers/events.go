@@ -83,17 +83,17 @@ func protectedByID(tasks []ecsv1alpha1.ProtectedTask) map[string]ecsv1alpha1.Pro
 }
 
 // emitTaskEvent emits one event naming up to maxTasksInEvent task IDs.
-func emitTaskEvent(recorder events.EventRecorder, watch *ecsv1alpha1.TaskProtectionWatch, eventType, reason, what string, ids []string) {
+func emitTaskEvent(recorder events.EventRecorder, watch *ecsv1alpha1.TaskProtectionWatch, eventType, reason, summary string, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
 	listed := ids[:min(len(ids), maxTasksInEvent)]
-	note := fmt.Sprintf("%s for %d tasks: %s", what, len(ids), strings.Join(listed, ", "))
+	note := fmt.Sprintf("%s for %d tasks: %s", summary, len(ids), strings.Join(listed, ", "))
 	if len(ids) > len(listed) {
 		note += fmt.Sprintf(" and %d more", len(ids)-len(listed))
 	}
 	if len(ids) == 1 {
-		note = fmt.Sprintf("%s for task %s", what, ids[0])
+		note = fmt.Sprintf("%s for task %s", summary, ids[0])
 	}
 	recorder.Eventf(watch, nil, eventType, reason, "Poll", note)
 }

@@ -48,7 +48,8 @@ type TaskProtectionWatchReconciler struct {
 	// Recorder emits events on transitions.
 	Recorder events.EventRecorder
 
-	// Clock tells the time for scheduling and condition timestamps.
+	// Clock is the source of the current time for scheduling and condition
+	// timestamps.
 	Clock clock.PassiveClock
 
 	// DefaultRegion is the region of watches whose cluster and tasks name

@@ -2,7 +2,7 @@
 # Builds kube-apiserver and etcd from source through the Go module proxy into
 # bin/k8s/<kubernetes version>-<os>-<arch>/, the layout setup-envtest uses, and
 # prints that folder on stdout as its last line. The versions come from
-# hack/controlplane/go.mod. Binaries that exist and answer --version are reused.
+# hack/controlplane/go.mod. Binaries that exist and run with --version are reused.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

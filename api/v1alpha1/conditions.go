@@ -54,7 +54,7 @@ const (
 	// classify further.
 	ReasonClientError = "ClientError"
 
-	// ReasonServerError means ECS answered with a server error (HTTP 5xx or
+	// ReasonServerError means ECS returned a server error (HTTP 5xx or
 	// ServerException).
 	ReasonServerError = "ServerError"
 

@@ -62,7 +62,7 @@ var classes = map[string]Class{
 	"ClientException": {ecsv1alpha1.ReasonClientError,
 		"ECS rejected the request as a client error; see the watch's events", RetrySlowly},
 	"ServerException": {ecsv1alpha1.ReasonServerError,
-		"ECS answered with a server error", RetrySoon},
+		"ECS returned a server error", RetrySoon},
 
 	"ThrottlingException":      throttled,
 	"Throttling":               throttled,
@@ -92,7 +92,7 @@ var (
 	unreachable = Class{ecsv1alpha1.ReasonEndpointUnreachable,
 		"The controller could not connect to the ECS endpoint", RetrySoon}
 	serverError = Class{ecsv1alpha1.ReasonServerError,
-		"ECS answered with a server error", RetrySoon}
+		"ECS returned a server error", RetrySoon}
 	unexpected = Class{ecsv1alpha1.ReasonUnexpectedError,
 		"The call to ECS failed unexpectedly; see the watch's events", RetrySoon}
 )
