@@ -452,8 +452,10 @@ func TestWatchConflictRetriedQuietly(t *testing.T) {
 		t.Fatalf("reconcile returned %v, want the conflict retried", err)
 	}
 
-	if got := h.statusWrites.Load(); got != 2 {
-		t.Errorf("status writes = %d, want 2 (one conflict, one retry)", got)
+	// The Pending write meets the conflict and is retried, then the poll's
+	// result is written.
+	if got := h.statusWrites.Load(); got != 3 {
+		t.Errorf("status writes = %d, want 3 (a conflict, its retry and the poll result)", got)
 	}
 	watch := h.get("conflict")
 	if watch.Labels["team"] != "payments" {
@@ -482,8 +484,8 @@ func TestWatchSteadyStateWritesNothing(t *testing.T) {
 		h.advance(result.RequeueAfter)
 	}
 
-	if got := h.statusWrites.Load(); got != 1 {
-		t.Errorf("status writes = %d over %d polls, want 1", got, polls)
+	if got := h.statusWrites.Load(); got != 2 {
+		t.Errorf("status writes = %d over %d polls, want 2: Pending and the first result", got, polls)
 	}
 	if got := len(h.getCalls()); got != polls {
 		t.Errorf("GetTaskProtection calls = %d, want %d: one per interval", got, polls)
@@ -579,5 +581,28 @@ func TestWatchDeletedIsForgotten(t *testing.T) {
 	}
 	if _, known := h.reconciler.states.get(client.ObjectKeyFromObject(watch)); known {
 		t.Errorf("poll state of the deleted watch is kept")
+	}
+}
+
+func TestWatchPendingBeforeFirstPoll(t *testing.T) {
+	// A new watch whose first poll is throttled shows Ready=Unknown with
+	// reason Pending, not an empty status and not an error.
+	h := newHarness(t, harnessOptions{})
+	arns := h.serviceTasks("worker", 2)
+	h.emulator.InjectFault(ecsemulator.Fault{Operation: "GetTaskProtection", Code: "ThrottlingException"})
+	h.createWatch("pending", arns)
+
+	result := h.mustReconcile("pending")
+
+	watch := h.get("pending")
+	ready := readyOf(t, watch)
+	if ready.Status != metav1.ConditionUnknown || ready.Reason != ecsv1alpha1.ReasonPending {
+		t.Errorf("Ready = %s/%s, want Unknown/Pending", ready.Status, ready.Reason)
+	}
+	if watch.Status.TaskCount != 2 {
+		t.Errorf("taskCount = %d, want 2", watch.Status.TaskCount)
+	}
+	if result.RequeueAfter < 5*time.Second || result.RequeueAfter > 5500*time.Millisecond {
+		t.Errorf("requeueAfter = %s, want the first throttling backoff of 5s", result.RequeueAfter)
 	}
 }

@@ -85,6 +85,13 @@ func applyPollFailure(watch *ecsv1alpha1.TaskProtectionWatch, class ecsclient.Cl
 	meta.RemoveStatusCondition(&watch.Status.Conditions, ecsv1alpha1.ConditionStalled)
 }
 
+// applyPending marks a watch that has not been polled yet.
+func applyPending(watch *ecsv1alpha1.TaskProtectionWatch, now time.Time) {
+	watch.Status.TaskCount = int32(len(watch.Spec.Tasks))
+	setCondition(watch, ecsv1alpha1.ConditionReady, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
+		"Waiting for the first poll of ECS", now)
+}
+
 // applySuspended marks the watch as not polling and keeps the data of the
 // last poll.
 func applySuspended(watch *ecsv1alpha1.TaskProtectionWatch, now time.Time) {

@@ -98,6 +98,15 @@ func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.
 	if !known || state.generation != watch.Generation {
 		state = pollState{generation: watch.Generation}
 	}
+	if meta.FindStatusCondition(watch.Status.Conditions, ecsv1alpha1.ConditionReady) == nil {
+		// A new watch shows Ready=Unknown at once, because its first poll
+		// may wait behind the client-side rate limit.
+		if _, err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
+			applyPending(w, now)
+		}); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	return r.reconcilePoll(ctx, watch, state)
 }
 

@@ -22,7 +22,7 @@ const (
 	// Individual tasks may still be listed under failures.
 	ReasonPollSucceeded = "PollSucceeded"
 
-	// ReasonPending means the controller has not polled this generation yet.
+	// ReasonPending means the controller has not polled the watch yet.
 	ReasonPending = "Pending"
 
 	// ReasonSuspended means spec.suspend is true, so the controller does not
