@@ -18,27 +18,32 @@ const MaxTasksPerCall = 100
 // format. ARNs may be in either format:
 // arn:aws:ecs:REGION:ACCOUNT:task/CLUSTER/ID or arn:aws:ecs:REGION:ACCOUNT:task/ID.
 // +kubebuilder:validation:MinLength=32
-// +kubebuilder:validation:MaxLength=320
-// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$') || self.matches('^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task/([A-Za-z0-9_-]{1,255}/[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$')",messageExpression="'task ' + self + ' is not a task ID or task ARN: use the 32-character lowercase hexadecimal task ID, an older UUID task ID, or a task ARN such as arn:aws:ecs:us-east-1:123456789012:task/CLUSTER/TASK_ID'"
+// +kubebuilder:validation:MaxLength=400
+// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$') || self.matches('^arn:aws(-[a-z]+)*:ecs:[a-z0-9-]+:[0-9]{12}:task/([A-Za-z0-9_-]{1,255}/[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$')",messageExpression="'task ' + self + ' is not a task ID or task ARN: use the 32-character lowercase hexadecimal task ID, an older UUID task ID, or a task ARN such as arn:aws:ecs:us-east-1:123456789012:task/CLUSTER/TASK_ID'"
 type TaskReference string
 
 // TaskProtectionWatchSpec names the ECS cluster and tasks to watch.
 // +kubebuilder:validation:XValidation:rule="!has(self.region) || !self.cluster.startsWith('arn:') || self.cluster.split(':')[3] == self.region",messageExpression="'region ' + self.region + ' contradicts region ' + self.cluster.split(':')[3] + ' of cluster ARN ' + self.cluster + ': remove spec.region or make the two equal'"
 // +kubebuilder:validation:XValidation:rule="!has(self.region) || self.tasks.all(t, !t.startsWith('arn:') || t.split(':')[3] == self.region)",messageExpression="'region ' + self.region + ' contradicts region ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[3] != self.region)[0].split(':')[3] + ' of task ARN ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[3] != self.region)[0] + ': remove spec.region or make the two equal'"
 // +kubebuilder:validation:XValidation:rule="has(self.region) || !self.cluster.startsWith('arn:') || self.tasks.all(t, !t.startsWith('arn:') || t.split(':')[3] == self.cluster.split(':')[3])",messageExpression="'task ARN ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[3] != self.cluster.split(':')[3])[0] + ' is in region ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[3] != self.cluster.split(':')[3])[0].split(':')[3] + ' but cluster ARN ' + self.cluster + ' is in region ' + self.cluster.split(':')[3] + ': a watch reads one cluster in one region'"
+// +kubebuilder:validation:XValidation:rule="has(self.region) || self.cluster.startsWith('arn:') || !self.tasks.exists(t, t.startsWith('arn:')) || sets.equivalent(self.tasks.filter(t, t.startsWith('arn:')).map(t, t.split(':')[3]), [self.tasks.filter(t, t.startsWith('arn:'))[0].split(':')[3]])",messageExpression="'task ARNs name more than one region, such as ' + self.tasks.filter(t, t.startsWith('arn:'))[0].split(':')[3] + ': a watch reads one cluster in one region, so set spec.region or use one watch per region'"
+// +kubebuilder:validation:XValidation:rule="self.tasks.all(t, !t.startsWith('arn:') || size(t.split('/')) != 3 || t.split('/')[1] == (self.cluster.startsWith('arn:') ? self.cluster.split('/')[1] : self.cluster))",messageExpression="'task ARN ' + self.tasks.filter(t, t.startsWith('arn:') && size(t.split('/')) == 3 && t.split('/')[1] != (self.cluster.startsWith('arn:') ? self.cluster.split('/')[1] : self.cluster))[0] + ' names cluster ' + self.tasks.filter(t, t.startsWith('arn:') && size(t.split('/')) == 3 && t.split('/')[1] != (self.cluster.startsWith('arn:') ? self.cluster.split('/')[1] : self.cluster))[0].split('/')[1] + ' but the watch reads cluster ' + (self.cluster.startsWith('arn:') ? self.cluster.split('/')[1] : self.cluster) + ': a watch reads one cluster, so use one watch per cluster'"
+// +kubebuilder:validation:XValidation:rule="!self.cluster.startsWith('arn:') || self.tasks.all(t, !t.startsWith('arn:') || t.split(':')[4] == self.cluster.split(':')[4])",messageExpression="'task ARN ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[4] != self.cluster.split(':')[4])[0] + ' is in account ' + self.tasks.filter(t, t.startsWith('arn:') && t.split(':')[4] != self.cluster.split(':')[4])[0].split(':')[4] + ' but cluster ARN ' + self.cluster + ' is in account ' + self.cluster.split(':')[4] + ': a cluster and its tasks share one account'"
 type TaskProtectionWatchSpec struct {
 	// cluster is the short name or full ARN of the ECS cluster that runs the
 	// tasks, for example "orders" or
 	// "arn:aws:ecs:eu-west-1:111122223333:cluster/orders".
 	// +required
 	// +kubebuilder:validation:MinLength=1
-	// +kubebuilder:validation:MaxLength=320
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[A-Za-z0-9_-]{1,255}$') || self.matches('^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$')",messageExpression="'cluster ' + self + ' is not a cluster name or cluster ARN: use up to 255 letters, numbers, hyphens and underscores, or an ARN such as arn:aws:ecs:us-east-1:123456789012:cluster/NAME'"
+	// +kubebuilder:validation:MaxLength=400
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[A-Za-z0-9_-]{1,255}$') || self.matches('^arn:aws(-[a-z]+)*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$')",messageExpression="'cluster ' + self + ' is not a cluster name or cluster ARN: use up to 255 letters, numbers, hyphens and underscores, or an ARN such as arn:aws:ecs:us-east-1:123456789012:cluster/NAME'"
 	Cluster string `json:"cluster"`
 
 	// tasks lists the ECS tasks to watch, as task IDs or task ARNs, 1 to 1000
-	// entries without duplicates. The controller reads them in
-	// GetTaskProtection calls of at most 100 tasks.
+	// entries without duplicates. Task ARNs must name the watched cluster,
+	// its account and one region. An ID and an ARN of the same task count as
+	// one task. The controller reads the tasks in GetTaskProtection calls of
+	// at most 100 tasks.
 	// +required
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
@@ -51,7 +56,7 @@ type TaskProtectionWatchSpec struct {
 	// +optional
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=32
-	// +kubebuilder:validation:XValidation:rule="self.matches('^[a-z]{2}(-[a-z]+)+-[0-9]+$')",messageExpression="'region ' + self + ' is not an AWS region name: use a name such as us-east-1 or eu-west-1'"
+	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[a-z]{2}(-[a-z]+)+-[0-9]+$')",messageExpression="'region ' + self + ' is not an AWS region name: use a name such as us-east-1 or eu-west-1'"
 	Region string `json:"region,omitempty"`
 
 	// interval is how often the controller reads protection, as a duration
@@ -62,7 +67,8 @@ type TaskProtectionWatchSpec struct {
 	// +kubebuilder:default="1m"
 	// +kubebuilder:validation:Type=string
 	// +kubebuilder:validation:MaxLength=32
-	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('10s') && duration(self) <= duration('24h')",messageExpression="'interval ' + self + ' is out of range: use a duration from 10s to 24h'"
+	// +kubebuilder:validation:XValidation:rule="self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$')",messageExpression="'interval ' + self + ' is not a duration: use a number and a unit of s, m or h, such as 30s, 5m or 1h30m'"
+	// +kubebuilder:validation:XValidation:rule="!self.matches('^([0-9]+([.][0-9]+)?(ns|us|ms|s|m|h))+$') || (duration(self) >= duration('10s') && duration(self) <= duration('24h'))",messageExpression="'interval ' + self + ' is out of range: use a duration from 10s to 24h'"
 	Interval *metav1.Duration `json:"interval,omitempty"`
 
 	// suspend stops polling when true. Status keeps the protection data of the
@@ -76,7 +82,7 @@ type TaskProtectionWatchSpec struct {
 type ProtectedTask struct {
 	// taskArn is the full ARN of the task.
 	// +required
-	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:MaxLength=400
 	TaskArn string `json:"taskArn"`
 
 	// protectionEnabled is true while the task is protected from scale-in.
@@ -93,7 +99,7 @@ type ProtectedTask struct {
 type TaskFailure struct {
 	// arn is the task ID or ARN as requested.
 	// +required
-	// +kubebuilder:validation:MaxLength=320
+	// +kubebuilder:validation:MaxLength=400
 	Arn string `json:"arn"`
 
 	// reason is the failure reason ECS returned, such as MISSING or
@@ -144,16 +150,19 @@ type TaskProtectionWatchStatus struct {
 	// taskCount is the number of tasks in spec.tasks.
 	// +optional
 	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
 	TaskCount int32 `json:"taskCount"`
 
 	// protectedCount is the number of tasks with protection enabled.
 	// +optional
 	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
 	ProtectedCount int32 `json:"protectedCount"`
 
 	// failureCount is the number of entries in failures.
 	// +optional
 	// +kubebuilder:default=0
+	// +kubebuilder:validation:Minimum=0
 	FailureCount int32 `json:"failureCount"`
 
 	// nextExpirationTime is the earliest expirationDate among protected

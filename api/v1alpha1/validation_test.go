@@ -42,6 +42,9 @@ const (
 	otherTaskID = "fedcba9876543210fedcba9876543210"
 )
 
+// longName is a cluster name of 255 characters, the longest ECS allows.
+var longName = strings.Repeat("c", 255)
+
 // createFromYAML creates a TaskProtectionWatch from a spec written as YAML, as
 // kubectl would send it, and returns the API server's error.
 func createFromYAML(t *testing.T, name, spec string) error {
@@ -114,6 +117,11 @@ func TestValidationAccepts(t *testing.T) {
 		{"maximum interval", "cluster: orders\ninterval: 24h\ntasks: [" + taskID + "]"},
 		{"suspended", "cluster: orders\nsuspend: true\ntasks: [" + taskID + "]"},
 		{"cluster name with underscore and hyphen", "cluster: orders_prod-1\ntasks: [" + taskID + "]"},
+		{"China partition ARNs", "cluster: arn:aws-cn:ecs:cn-north-1:111122223333:cluster/orders\ntasks: [arn:aws-cn:ecs:cn-north-1:111122223333:task/orders/" + taskID + "]"},
+		{"interval of hours and minutes", "cluster: orders\ninterval: 1h30m\ntasks: [" + taskID + "]"},
+		{"old-format task ARN names no cluster", "cluster: payments\ntasks: [" + oldTaskARN + "]"},
+		{"longest cluster name in a task ARN", "cluster: " + longName + "\ntasks: [arn:aws-us-gov:ecs:us-gov-west-1:111122223333:task/" + longName + "/" + taskID + "]"},
+		{"task ARNs of one region without spec.region", "cluster: orders\ntasks: [" + taskARN + ", " + oldTaskARN + "]"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -174,6 +182,22 @@ func TestValidationRejects(t *testing.T) {
 		{"interval that is not a duration", "cluster: orders\ninterval: often\ntasks: [" + taskID + "]",
 			"spec.interval"},
 		{"unknown field", "cluster: orders\nclustr: orders\ntasks: [" + taskID + "]", "unknown field \"spec.clustr\""},
+		{"interval in days", "cluster: orders\ninterval: 1d\ntasks: [" + taskID + "]",
+			"interval 1d is not a duration: use a number and a unit of s, m or h"},
+		{"negative interval", "cluster: orders\ninterval: -1m\ntasks: [" + taskID + "]",
+			"interval -1m is not a duration"},
+		{"partition typo", "cluster: arn:awsfoo:ecs:eu-west-1:111122223333:cluster/orders\ntasks: [" + taskID + "]",
+			"cluster arn:awsfoo:ecs:eu-west-1:111122223333:cluster/orders is not a cluster name or cluster ARN"},
+		{"task ARNs in two regions", "cluster: orders\ntasks: [" + taskARN + ", arn:aws:ecs:us-east-1:111122223333:task/orders/" + otherTaskID + "]",
+			"task ARNs name more than one region, such as eu-west-1"},
+		{"task ARN of another cluster", "cluster: orders\ntasks: [arn:aws:ecs:eu-west-1:111122223333:task/payments/" + otherTaskID + "]",
+			"task ARN arn:aws:ecs:eu-west-1:111122223333:task/payments/" + otherTaskID + " names cluster payments but the watch reads cluster orders"},
+		{"task ARN of another cluster ARN", "cluster: " + clusterARN + "\ntasks: [arn:aws:ecs:eu-west-1:111122223333:task/payments/" + otherTaskID + "]",
+			"names cluster payments but the watch reads cluster orders"},
+		{"task ARN in another account", "cluster: " + clusterARN + "\ntasks: [arn:aws:ecs:eu-west-1:444455556666:task/orders/" + otherTaskID + "]",
+			"is in account 444455556666 but cluster ARN " + clusterARN + " is in account 111122223333"},
+		{"task ARN longer than any ECS ARN", "cluster: orders\ntasks: [arn:aws:ecs:eu-west-1:111122223333:task/" + longName + "x/" + taskID + "]",
+			"is not a task ID or task ARN"},
 	}
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -188,5 +212,51 @@ func TestValidationRejects(t *testing.T) {
 				t.Errorf("error does not name the problem\n got: %v\nwant: %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestValidationRejectsEmptyStrings(t *testing.T) {
+	cases := []struct {
+		name  string
+		spec  string
+		field string
+	}{
+		{"empty cluster", "cluster: \"\"\ntasks: [" + taskID + "]", "spec.cluster"},
+		{"empty region", "cluster: orders\nregion: \"\"\ntasks: [" + taskID + "]", "spec.region"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := createFromYAML(t, fmt.Sprintf("empty-%d", i), tc.spec)
+			if err == nil {
+				t.Fatal("create accepted an empty string")
+			}
+			if !strings.Contains(err.Error(), tc.field+": Invalid value: \"\": "+tc.field+" in body should be at least 1 chars long") {
+				t.Errorf("error does not say the field is empty: %v", err)
+			}
+			if strings.Count(err.Error(), tc.field+":") != 1 {
+				t.Errorf("error reports the empty field more than once: %v", err)
+			}
+		})
+	}
+}
+
+func TestStatusCountsRejectNegative(t *testing.T) {
+	ctx := context.Background()
+	watch := &ecsv1alpha1.TaskProtectionWatch{
+		ObjectMeta: metav1.ObjectMeta{Name: "negative-count", Namespace: "default"},
+		Spec:       ecsv1alpha1.TaskProtectionWatchSpec{Cluster: "orders", Tasks: []ecsv1alpha1.TaskReference{taskID}},
+	}
+	if err := env.Client.Create(ctx, watch); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(ctx, watch) })
+
+	watch.Status.TaskCount = -5
+	err := env.Client.Status().Update(ctx, watch)
+	if err == nil {
+		t.Fatal("status update accepted taskCount -5")
+	}
+	if !strings.Contains(err.Error(), "status.taskCount: Invalid value: -5") {
+		t.Errorf("error does not name status.taskCount: %v", err)
 	}
 }
