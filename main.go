@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"regexp"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -44,6 +45,9 @@ import (
 )
 
 var scheme = runtime.NewScheme()
+
+// regionPattern matches AWS region names such as us-east-1 or us-gov-west-1.
+var regionPattern = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 
 func init() {
 	utilruntime.Must(clientgoscheme.AddToScheme(scheme))
@@ -106,7 +110,7 @@ func main() {
 	o, zapOptions := parseFlags()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOptions)))
 	if err := run(o); err != nil {
-		ctrl.Log.Error(err, "Manager failed")
+		fmt.Fprintln(os.Stderr, "manager:", err)
 		os.Exit(1)
 	}
 }
@@ -123,6 +127,15 @@ func run(o options) error {
 	if o.maxConcurrentReconciles < 1 {
 		return fmt.Errorf("invalid --max-concurrent-reconciles %d: use 1 or more", o.maxConcurrentReconciles)
 	}
+	if o.ecsQPS < 0 {
+		return fmt.Errorf("invalid --ecs-qps %g: use 0 to turn client-side rate limiting off, or a positive rate", o.ecsQPS)
+	}
+	if o.ecsQPS > 0 && o.ecsBurst < 1 {
+		return fmt.Errorf("invalid --ecs-burst %d: use 1 or more", o.ecsBurst)
+	}
+	if o.region != "" && !regionPattern.MatchString(o.region) {
+		return fmt.Errorf("invalid --region %q: use an AWS region name such as us-east-1 or eu-west-1", o.region)
+	}
 
 	// The default credential chain covers IRSA (web identity), EKS Pod
 	// Identity, environment variables and shared configuration files.
@@ -133,6 +146,9 @@ func run(o options) error {
 	defaultRegion := o.region
 	if defaultRegion == "" {
 		defaultRegion = awsConfig.Region
+	}
+	if defaultRegion == "" {
+		log.Info("No default AWS region: watches need spec.region or ARNs that name a region; set --region or AWS_REGION to change that")
 	}
 
 	var tlsOptions []func(*tls.Config)

@@ -34,13 +34,12 @@ func BenchmarkPoll(b *testing.B) {
 				Region:      testRegion,
 				Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""),
 			}, ecsclient.Options{Endpoint: server.URL, CallTimeout: 10 * time.Second})
-			watch := newWatch(arns...)
 			api := factory.ForRegion(testRegion)
 
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if _, err := poll(context.Background(), api, watch); err != nil {
+				if _, err := poll(context.Background(), api, testRegion, testCluster, arns); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -104,8 +104,9 @@ func TestWatchHappyPath(t *testing.T) {
 		t.Errorf("GetTaskProtection calls = %+v, want one call for 5 tasks in %s", calls, testRegion)
 	}
 	events := h.eventsSoFar()
-	if len(events) != 2 || !strings.Contains(events[0], "TASK_NOT_VALID") || !strings.Contains(events[1], "MISSING") {
-		t.Errorf("events = %q, want one TaskFailure event per failure reason", events)
+	if len(events) != 1 || !strings.Contains(events[0], EventTaskFailure) ||
+		!strings.Contains(events[0], "TASK_NOT_VALID for "+taskref.ID(standalone[0])) || !strings.Contains(events[0], "MISSING for "+unknown) {
+		t.Errorf("events = %q, want one TaskFailure event naming both failures", events)
 	}
 }
 
@@ -193,6 +194,9 @@ func TestWatchErrorClasses(t *testing.T) {
 				if result.RequeueAfter < tc.minRequeue || result.RequeueAfter > tc.maxRequeue {
 					t.Errorf("requeueAfter = %s, want between %s and %s", result.RequeueAfter, tc.minRequeue, tc.maxRequeue)
 				}
+			}
+			if want := "(cluster orders in eu-west-1)"; !strings.HasSuffix(ready.Message, want) {
+				t.Errorf("Ready message %q does not end with %q", ready.Message, want)
 			}
 			events := h.eventsSoFar()
 			if len(events) != 1 || !strings.Contains(events[0], tc.eventReason) || !strings.Contains(events[0], tc.code) {
@@ -442,10 +446,13 @@ func TestWatchConflictRetriedQuietly(t *testing.T) {
 			return
 		}
 		changed = true
+		// A merge patch, as kubectl label sends: an Update from a Go client
+		// would also rewrite spec.interval from 1m to 1m0s.
 		other := h.get("conflict")
-		other.Labels = map[string]string{"team": "payments"}
-		if err := env.Client.Update(h.ctx, other); err != nil {
-			t.Errorf("label update: %v", err)
+		labeled := other.DeepCopy()
+		labeled.Labels = map[string]string{"team": "payments"}
+		if err := env.Client.Patch(h.ctx, labeled, client.MergeFrom(other)); err != nil {
+			t.Errorf("label patch: %v", err)
 		}
 	}
 	if _, err := h.reconcile("conflict"); err != nil {
@@ -604,5 +611,160 @@ func TestWatchPendingBeforeFirstPoll(t *testing.T) {
 	}
 	if result.RequeueAfter < 5*time.Second || result.RequeueAfter > 5500*time.Millisecond {
 		t.Errorf("requeueAfter = %s, want the first throttling backoff of 5s", result.RequeueAfter)
+	}
+}
+
+func TestWatchRecreatedIsPolledAgain(t *testing.T) {
+	// A watch deleted and created again under the same name starts at
+	// generation 1 again; it must not inherit the old one's stalled state.
+	h := newHarness(t, harnessOptions{})
+	arns := h.serviceTasks("worker", 1)
+	old := h.createWatch("recreated", arns)
+	h.emulator.InjectFault(ecsemulator.Fault{Operation: "GetTaskProtection", Code: "InvalidParameterException", Count: 1})
+	if _, err := h.reconcile("recreated"); err == nil {
+		t.Fatal("reconcile returned no error for InvalidParameterException")
+	}
+	if err := env.Client.Delete(h.ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	h.createWatch("recreated", arns)
+
+	h.mustReconcile("recreated")
+
+	if got := len(h.getCalls()); got != 2 {
+		t.Errorf("GetTaskProtection calls = %d, want 2: the new watch is polled at once", got)
+	}
+	if ready := readyOf(t, h.get("recreated")); ready.Status != metav1.ConditionTrue {
+		t.Errorf("Ready = %s/%s, want True", ready.Status, ready.Reason)
+	}
+}
+
+func TestWatchStaleResultNotWrittenToNewObject(t *testing.T) {
+	// The watch is deleted and created again while its poll is in flight;
+	// the write of the old poll meets a conflict and must not land on the
+	// new object.
+	h := newHarness(t, harnessOptions{})
+	arns := h.serviceTasks("worker", 2)
+	h.protect(arns, true, time.Hour)
+	old := h.createWatch("stale", arns)
+	h.mustReconcile("stale")
+	h.advance(2 * time.Minute)
+
+	recreated := false
+	h.beforePatch = func() {
+		if recreated {
+			return
+		}
+		recreated = true
+		if err := env.Client.Delete(h.ctx, old); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+		h.createWatch("stale", arns[:1])
+	}
+	h.protect(arns[1:], false, 0)
+	h.mustReconcile("stale")
+
+	watch := h.get("stale")
+	if watch.UID == old.UID {
+		t.Fatal("the watch was not created again")
+	}
+	if len(watch.Status.ProtectedTasks) != 0 || len(watch.Status.Conditions) != 0 {
+		t.Errorf("new object carries the old poll's status: %+v", watch.Status)
+	}
+}
+
+func TestWatchDuplicateTaskCountedOnce(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	arns := h.serviceTasks("worker", 1)
+	h.protect(arns, true, time.Hour)
+	h.createWatch("duplicate", []string{taskref.ID(arns[0]), arns[0]})
+
+	h.mustReconcile("duplicate")
+
+	watch := h.get("duplicate")
+	if watch.Status.TaskCount != 1 || watch.Status.ProtectedCount != 1 || len(watch.Status.ProtectedTasks) != 1 {
+		t.Errorf("taskCount %d, protectedCount %d, %d protectedTasks; want 1, 1, 1",
+			watch.Status.TaskCount, watch.Status.ProtectedCount, len(watch.Status.ProtectedTasks))
+	}
+	if calls := h.getCalls(); len(calls) != 1 || calls[0].TaskCount != 1 {
+		t.Errorf("GetTaskProtection calls = %+v, want one call for 1 task", calls)
+	}
+}
+
+func TestWatchSpecChangeWhileFailingDropsOldTasks(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	arns := h.serviceTasks("worker", 3)
+	h.protect(arns, true, time.Hour)
+	h.createWatch("shrink", arns)
+	h.mustReconcile("shrink")
+
+	h.emulator.InjectFault(ecsemulator.Fault{Operation: "GetTaskProtection", Code: "AccessDeniedException"})
+	watch := h.get("shrink")
+	watch.Spec.Tasks = watch.Spec.Tasks[:1]
+	if err := env.Client.Update(h.ctx, watch); err != nil {
+		t.Fatal(err)
+	}
+	h.mustReconcile("shrink")
+
+	watch = h.get("shrink")
+	status := watch.Status
+	if status.TaskCount != 1 || status.ProtectedCount != 1 || status.FailureCount != 0 {
+		t.Errorf("counts = %d tasks, %d protected, %d failed; want 1, 1, 0", status.TaskCount, status.ProtectedCount, status.FailureCount)
+	}
+	if len(status.ProtectedTasks) != 1 || status.ProtectedTasks[0].TaskArn != arns[0] {
+		t.Errorf("protectedTasks = %+v, want only the task still in spec", status.ProtectedTasks)
+	}
+	if ready := readyOf(t, watch); ready.Status != metav1.ConditionFalse || ready.Reason != ecsv1alpha1.ReasonAccessDenied {
+		t.Errorf("Ready = %s/%s, want False/AccessDenied", ready.Status, ready.Reason)
+	}
+}
+
+func TestWatchPollRequestAnnotation(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	arns := h.serviceTasks("worker", 1)
+	h.createWatch("requested", arns)
+	h.emulator.InjectFault(ecsemulator.Fault{Operation: "GetTaskProtection", Code: "InvalidParameterException", Count: 1})
+	if _, err := h.reconcile("requested"); err == nil {
+		t.Fatal("reconcile returned no error for InvalidParameterException")
+	}
+	h.mustReconcile("requested")
+	if got := len(h.getCalls()); got != 1 {
+		t.Fatalf("GetTaskProtection calls = %d, want 1 while stalled", got)
+	}
+
+	watch := h.get("requested")
+	annotated := watch.DeepCopy()
+	annotated.Annotations = map[string]string{ecsv1alpha1.AnnotationPollRequestedAt: "1"}
+	if err := env.Client.Patch(h.ctx, annotated, client.MergeFrom(watch)); err != nil {
+		t.Fatal(err)
+	}
+	h.mustReconcile("requested")
+	h.mustReconcile("requested")
+
+	if got := len(h.getCalls()); got != 2 {
+		t.Errorf("GetTaskProtection calls = %d, want 2: one poll per request", got)
+	}
+	if ready := readyOf(t, h.get("requested")); ready.Status != metav1.ConditionTrue {
+		t.Errorf("Ready = %s/%s after the requested poll, want True", ready.Status, ready.Reason)
+	}
+}
+
+func TestWatchBackoffStartsOverForNewClass(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	arns := h.serviceTasks("worker", 1)
+	h.createWatch("classes", arns)
+	h.mustReconcile("classes")
+
+	h.emulator.InjectFault(ecsemulator.Fault{Operation: "GetTaskProtection", Code: "ServerException", HTTPStatus: 500, Count: 2})
+	h.advance(2 * time.Minute)
+	first := h.mustReconcile("classes")
+	h.advance(first.RequeueAfter)
+	h.mustReconcile("classes")
+	h.emulator.InjectFault(ecsemulator.Fault{Operation: "GetTaskProtection", Code: "ClusterNotFoundException", Count: 1})
+	h.advance(time.Minute)
+	result := h.mustReconcile("classes")
+
+	if result.RequeueAfter < time.Minute || result.RequeueAfter > 66*time.Second {
+		t.Errorf("requeueAfter = %s, want the first slow retry of 1m: two server errors do not lengthen it", result.RequeueAfter)
 	}
 }

@@ -23,7 +23,7 @@ const (
 	EventPollRecovered      = "PollRecovered"
 )
 
-// maxTasksInEvent limits how many task IDs one event note lists.
+// maxTasksInEvent limits how many tasks one event note lists.
 const maxTasksInEvent = 10
 
 // recordTransitions emits one event per kind of change between the status
@@ -53,25 +53,22 @@ func recordTransitions(recorder events.EventRecorder, watch *ecsv1alpha1.TaskPro
 		emitTaskEvent(recorder, watch, corev1.EventTypeNormal, EventProtectionExpired, "Protection expired", expired)
 	}
 
+	// All new failures go into one event: the events API merges events of
+	// one object, reason and action into a series and keeps only the first
+	// note, so one event per failure reason would lose all but the first.
 	oldFailures := map[string]string{}
 	for _, failure := range before.Failures {
 		oldFailures[taskref.ID(failure.Arn)] = failure.Reason
 	}
-	byReason := map[string][]string{}
-	var reasons []string
+	var failed []string
 	for _, failure := range after.Failures {
 		id := taskref.ID(failure.Arn)
 		if reason, seen := oldFailures[id]; seen && reason == failure.Reason {
 			continue
 		}
-		if _, ok := byReason[failure.Reason]; !ok {
-			reasons = append(reasons, failure.Reason)
-		}
-		byReason[failure.Reason] = append(byReason[failure.Reason], id)
+		failed = append(failed, failure.Reason+" for "+id)
 	}
-	for _, reason := range reasons {
-		emitTaskEvent(recorder, watch, corev1.EventTypeWarning, EventTaskFailure, "ECS reported failure "+reason, byReason[reason])
-	}
+	emitTaskEvent(recorder, watch, corev1.EventTypeWarning, EventTaskFailure, "ECS reported a failure", failed)
 }
 
 func protectedByID(tasks []ecsv1alpha1.ProtectedTask) map[string]ecsv1alpha1.ProtectedTask {
@@ -82,18 +79,16 @@ func protectedByID(tasks []ecsv1alpha1.ProtectedTask) map[string]ecsv1alpha1.Pro
 	return byID
 }
 
-// emitTaskEvent emits one event naming up to maxTasksInEvent task IDs.
-func emitTaskEvent(recorder events.EventRecorder, watch *ecsv1alpha1.TaskProtectionWatch, eventType, reason, summary string, ids []string) {
-	if len(ids) == 0 {
+// emitTaskEvent emits one event about the given tasks, listing up to
+// maxTasksInEvent of them.
+func emitTaskEvent(recorder events.EventRecorder, watch *ecsv1alpha1.TaskProtectionWatch, eventType, reason, summary string, tasks []string) {
+	if len(tasks) == 0 {
 		return
 	}
-	listed := ids[:min(len(ids), maxTasksInEvent)]
-	note := fmt.Sprintf("%s for %d tasks: %s", summary, len(ids), strings.Join(listed, ", "))
-	if len(ids) > len(listed) {
-		note += fmt.Sprintf(" and %d more", len(ids)-len(listed))
-	}
-	if len(ids) == 1 {
-		note = fmt.Sprintf("%s for task %s", summary, ids[0])
+	listed := tasks[:min(len(tasks), maxTasksInEvent)]
+	note := fmt.Sprintf("%s for %s: %s", summary, countTasks(len(tasks)), strings.Join(listed, ", "))
+	if len(tasks) > len(listed) {
+		note += fmt.Sprintf(" and %d more", len(tasks)-len(listed))
 	}
 	recorder.Eventf(watch, nil, eventType, reason, "Poll", note)
 }

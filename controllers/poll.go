@@ -22,38 +22,51 @@ type pollResult struct {
 	calls     int
 }
 
-// pollError is a failed poll with its classification.
+// pollError is a failed poll with its classification and the region it
+// called.
 type pollError struct {
-	class ecsclient.Class
-	err   error
+	class  ecsclient.Class
+	region string
+	err    error
 }
 
 func (e *pollError) Error() string { return e.err.Error() }
 func (e *pollError) Unwrap() error { return e.err }
 
-// poll reads the protection of every task of the watch in GetTaskProtection
-// calls of at most MaxTasksPerCall tasks. A poll fails as a whole when any
-// call fails, so status never mixes data from two points in time.
-func poll(ctx context.Context, api ecsclient.API, watch *ecsv1alpha1.TaskProtectionWatch) (*pollResult, error) {
-	tasks := make([]string, len(watch.Spec.Tasks))
-	for i, task := range watch.Spec.Tasks {
-		tasks[i] = string(task)
+// uniqueTasks returns the watch's tasks without entries that name a task
+// already listed, by ID or by ARN, in their order in spec.tasks.
+func uniqueTasks(watch *ecsv1alpha1.TaskProtectionWatch) []string {
+	seen := make(map[string]bool, len(watch.Spec.Tasks))
+	tasks := make([]string, 0, len(watch.Spec.Tasks))
+	for _, task := range watch.Spec.Tasks {
+		id := taskref.ID(string(task))
+		if !seen[id] {
+			seen[id] = true
+			tasks = append(tasks, string(task))
+		}
 	}
+	return tasks
+}
 
+// poll reads the protection of tasks in GetTaskProtection calls of at most
+// MaxTasksPerCall tasks. A poll fails as a whole when any call fails, so
+// status never mixes data from two points in time.
+func poll(ctx context.Context, api ecsclient.API, region, cluster string, tasks []string) (*pollResult, error) {
 	result := &pollResult{
 		protected: make(map[string]types.ProtectedTask, len(tasks)),
 		failures:  map[string]types.Failure{},
 	}
 	for chunk := range slices.Chunk(tasks, ecsv1alpha1.MaxTasksPerCall) {
 		out, err := api.GetTaskProtection(ctx, &ecs.GetTaskProtectionInput{
-			Cluster: aws.String(watch.Spec.Cluster),
+			Cluster: aws.String(cluster),
 			Tasks:   chunk,
 		})
 		result.calls++
 		if err != nil {
 			return result, &pollError{
-				class: ecsclient.Classify(err),
-				err:   fmt.Errorf("GetTaskProtection for %d tasks in cluster %s: %w", len(chunk), watch.Spec.Cluster, err),
+				class:  ecsclient.Classify(err),
+				region: region,
+				err:    fmt.Errorf("GetTaskProtection for %d tasks in cluster %s in %s: %w", len(chunk), cluster, region, err),
 			}
 		}
 		for _, task := range out.ProtectedTasks {

@@ -83,11 +83,14 @@ func (s Schedule) jitter(d time.Duration) time.Duration {
 // lives in memory only: status carries no poll time, because a time that
 // changes on every poll would turn every poll into a write.
 type pollState struct {
-	generation int64
-	nextPoll   time.Time
-	stalled    bool
-	failures   int
-	throttles  int
+	uid         types.UID
+	generation  int64
+	pollRequest string
+	nextPoll    time.Time
+	stalled     bool
+	lastFailure string
+	failures    int
+	throttles   int
 }
 
 // pollStates stores a pollState per watch.

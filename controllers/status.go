@@ -27,8 +27,8 @@ func applyPollSuccess(watch *ecsv1alpha1.TaskProtectionWatch, result *pollResult
 	status.NextExpirationTime = nil
 	status.ProtectedCount = 0
 
-	for _, task := range watch.Spec.Tasks {
-		ref := string(task)
+	tasks := uniqueTasks(watch)
+	for _, ref := range tasks {
 		id := taskref.ID(ref)
 		if protected, ok := result.protected[id]; ok {
 			entry := ecsv1alpha1.ProtectedTask{
@@ -62,23 +62,30 @@ func applyPollSuccess(watch *ecsv1alpha1.TaskProtectionWatch, result *pollResult
 		status.Failures = append(status.Failures, failure)
 	}
 
-	status.TaskCount = int32(len(watch.Spec.Tasks))
+	status.TaskCount = int32(len(tasks))
 	status.FailureCount = int32(len(status.Failures))
 	status.ObservedGeneration = watch.Generation
 
-	message := fmt.Sprintf("Read the protection of %d tasks: %d protected, %d failed", status.TaskCount, status.ProtectedCount, status.FailureCount)
+	message := fmt.Sprintf("Read the protection of %s: %d protected, %d failed",
+		countTasks(len(tasks)), status.ProtectedCount, status.FailureCount)
 	setCondition(watch, ecsv1alpha1.ConditionReady, metav1.ConditionTrue, ecsv1alpha1.ReasonPollSucceeded, message, now)
 	meta.RemoveStatusCondition(&status.Conditions, ecsv1alpha1.ConditionStalled)
 }
 
 // applyPollFailure marks the watch not Ready and keeps the protection data of
-// the last successful poll. An error that only a spec change can fix also
-// marks the watch Stalled for this generation.
-func applyPollFailure(watch *ecsv1alpha1.TaskProtectionWatch, class ecsclient.Class, now time.Time) {
-	watch.Status.TaskCount = int32(len(watch.Spec.Tasks))
-	setCondition(watch, ecsv1alpha1.ConditionReady, metav1.ConditionFalse, class.Reason, class.Message, now)
+// the last successful poll for the tasks the spec still names. An error that
+// only a spec change can fix also marks the watch Stalled for this
+// generation. The message names the cluster and region because the region
+// may come from an ARN or the controller's default.
+func applyPollFailure(watch *ecsv1alpha1.TaskProtectionWatch, class ecsclient.Class, region string, now time.Time) {
+	pruneToSpec(watch)
+	message := class.Message
+	if region != "" {
+		message = fmt.Sprintf("%s (cluster %s in %s)", class.Message, watch.Spec.Cluster, region)
+	}
+	setCondition(watch, ecsv1alpha1.ConditionReady, metav1.ConditionFalse, class.Reason, message, now)
 	if class.Retry == ecsclient.RetryNone {
-		setCondition(watch, ecsv1alpha1.ConditionStalled, metav1.ConditionTrue, class.Reason, class.Message, now)
+		setCondition(watch, ecsv1alpha1.ConditionStalled, metav1.ConditionTrue, class.Reason, message, now)
 		watch.Status.ObservedGeneration = watch.Generation
 		return
 	}
@@ -87,7 +94,7 @@ func applyPollFailure(watch *ecsv1alpha1.TaskProtectionWatch, class ecsclient.Cl
 
 // applyPending marks a watch that has not been polled yet.
 func applyPending(watch *ecsv1alpha1.TaskProtectionWatch, now time.Time) {
-	watch.Status.TaskCount = int32(len(watch.Spec.Tasks))
+	watch.Status.TaskCount = int32(len(uniqueTasks(watch)))
 	setCondition(watch, ecsv1alpha1.ConditionReady, metav1.ConditionUnknown, ecsv1alpha1.ReasonPending,
 		"Waiting for the first poll of ECS", now)
 }
@@ -95,6 +102,7 @@ func applyPending(watch *ecsv1alpha1.TaskProtectionWatch, now time.Time) {
 // applySuspended marks the watch as not polling and keeps the data of the
 // last poll.
 func applySuspended(watch *ecsv1alpha1.TaskProtectionWatch, now time.Time) {
+	pruneToSpec(watch)
 	setCondition(watch, ecsv1alpha1.ConditionReady, metav1.ConditionUnknown, ecsv1alpha1.ReasonSuspended,
 		"Polling is suspended; status shows the last poll", now)
 	meta.RemoveStatusCondition(&watch.Status.Conditions, ecsv1alpha1.ConditionStalled)
@@ -113,4 +121,50 @@ func setCondition(watch *ecsv1alpha1.TaskProtectionWatch, conditionType string, 
 		ObservedGeneration: watch.Generation,
 		LastTransitionTime: metav1.NewTime(now.UTC().Truncate(time.Second)),
 	})
+}
+
+// pruneToSpec drops status entries of tasks the spec no longer names and
+// recomputes the counts, so that status never reports tasks of an older
+// spec while a poll of the new one is pending or failing.
+func pruneToSpec(watch *ecsv1alpha1.TaskProtectionWatch) {
+	tasks := uniqueTasks(watch)
+	wanted := make(map[string]bool, len(tasks))
+	for _, task := range tasks {
+		wanted[taskref.ID(task)] = true
+	}
+
+	status := &watch.Status
+	var protected []ecsv1alpha1.ProtectedTask
+	status.ProtectedCount = 0
+	status.NextExpirationTime = nil
+	for _, task := range status.ProtectedTasks {
+		if !wanted[taskref.ID(task.TaskArn)] {
+			continue
+		}
+		protected = append(protected, task)
+		if task.ProtectionEnabled {
+			status.ProtectedCount++
+		}
+		if task.ExpirationDate != nil && (status.NextExpirationTime == nil || task.ExpirationDate.Before(status.NextExpirationTime)) {
+			status.NextExpirationTime = task.ExpirationDate.DeepCopy()
+		}
+	}
+	var failures []ecsv1alpha1.TaskFailure
+	for _, failure := range status.Failures {
+		if wanted[taskref.ID(failure.Arn)] {
+			failures = append(failures, failure)
+		}
+	}
+	status.ProtectedTasks = protected
+	status.Failures = failures
+	status.FailureCount = int32(len(failures))
+	status.TaskCount = int32(len(tasks))
+}
+
+// countTasks returns "1 task" or "N tasks".
+func countTasks(n int) string {
+	if n == 1 {
+		return "1 task"
+	}
+	return fmt.Sprintf("%d tasks", n)
 }

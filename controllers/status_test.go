@@ -193,7 +193,7 @@ func TestApplyPollFailureKeepsData(t *testing.T) {
 	}, nil), fixedNow)
 	watch.Generation = 4
 
-	applyPollFailure(watch, ecsclient.Classify(apiError("ExpiredTokenException")), fixedNow.Add(time.Minute))
+	applyPollFailure(watch, ecsclient.Classify(apiError("ExpiredTokenException")), "eu-west-1", fixedNow.Add(time.Minute))
 
 	if watch.Status.ProtectedCount != 1 || len(watch.Status.ProtectedTasks) != 1 {
 		t.Errorf("protection data was dropped: %+v", watch.Status)
@@ -216,7 +216,7 @@ func TestApplyPollFailureKeepsData(t *testing.T) {
 func TestApplyPollFailureStallsOnInvalidParameter(t *testing.T) {
 	watch := newWatch(idA)
 
-	applyPollFailure(watch, ecsclient.Classify(apiError("InvalidParameterException")), fixedNow)
+	applyPollFailure(watch, ecsclient.Classify(apiError("InvalidParameterException")), "eu-west-1", fixedNow)
 
 	stalled := meta.FindStatusCondition(watch.Status.Conditions, ecsv1alpha1.ConditionStalled)
 	if stalled == nil || stalled.Status != metav1.ConditionTrue || stalled.Reason != ecsv1alpha1.ReasonInvalidParameter {

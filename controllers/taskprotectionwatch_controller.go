@@ -87,7 +87,11 @@ func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.
 
 	now := r.Clock.Now()
 	state, known := r.states.get(req.NamespacedName)
-	if known && state.generation == watch.Generation {
+	// A watch deleted and created again under the same name starts at
+	// generation 1 again, so the UID tells the two apart.
+	current := known && state.uid == watch.UID && state.generation == watch.Generation
+	requested := watch.Annotations[ecsv1alpha1.AnnotationPollRequestedAt]
+	if current && requested == state.pollRequest {
 		if state.stalled {
 			return ctrl.Result{}, nil
 		}
@@ -95,9 +99,11 @@ func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.
 			return ctrl.Result{RequeueAfter: wait}, nil
 		}
 	}
-	if !known || state.generation != watch.Generation {
-		state = pollState{generation: watch.Generation}
+	if !current {
+		state = pollState{uid: watch.UID, generation: watch.Generation}
 	}
+	state.pollRequest = requested
+	state.stalled = false
 	if meta.FindStatusCondition(watch.Status.Conditions, ecsv1alpha1.ConditionReady) == nil {
 		// A new watch shows Ready=Unknown at once, because its first poll
 		// may wait behind the client-side rate limit.
@@ -148,7 +154,7 @@ func (r *TaskProtectionWatchReconciler) handlePollSuccess(ctx context.Context, w
 		nextExpiry = &watch.Status.NextExpirationTime.Time
 	}
 	delay := r.Schedule.afterSuccess(intervalOf(watch), nextExpiry, now)
-	state.failures, state.throttles = 0, 0
+	state.failures, state.throttles, state.lastFailure = 0, 0, ""
 	state.nextPoll = now.Add(delay)
 	r.states.set(client.ObjectKeyFromObject(watch), state)
 
@@ -170,6 +176,12 @@ func (r *TaskProtectionWatchReconciler) handlePollFailure(ctx context.Context, w
 	now := r.Clock.Now()
 	class := failed.class
 
+	// The backoff grows with failures of one class; another class starts it
+	// over, because its cause is new.
+	if class.Reason != state.lastFailure {
+		state.failures = 0
+	}
+	state.lastFailure = class.Reason
 	state.failures++
 	if class.Reason == ecsv1alpha1.ReasonThrottled {
 		state.throttles++
@@ -192,7 +204,7 @@ func (r *TaskProtectionWatchReconciler) handlePollFailure(ctx context.Context, w
 	readyBefore := meta.FindStatusCondition(watch.Status.Conditions, ecsv1alpha1.ConditionReady)
 	newFailure := readyBefore == nil || readyBefore.Status != metav1.ConditionFalse || readyBefore.Reason != class.Reason
 	if _, err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
-		applyPollFailure(w, class, now)
+		applyPollFailure(w, class, failed.region, now)
 	}); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -231,15 +243,12 @@ func (r *TaskProtectionWatchReconciler) reconcileSuspended(ctx context.Context, 
 
 // poll resolves the watch's region and reads its tasks' protection.
 func (r *TaskProtectionWatchReconciler) poll(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch) (*pollResult, error) {
-	tasks := make([]string, len(watch.Spec.Tasks))
-	for i, task := range watch.Spec.Tasks {
-		tasks[i] = string(task)
-	}
+	tasks := uniqueTasks(watch)
 	region := taskref.ResolveRegion(watch.Spec.Region, watch.Spec.Cluster, tasks, r.DefaultRegion)
 	if region == "" {
 		return nil, &pollError{class: regionUnknown, err: errRegionUnknown}
 	}
-	return poll(ctx, r.Clients.ForRegion(region), watch)
+	return poll(ctx, r.Clients.ForRegion(region), region, watch.Spec.Cluster, tasks)
 }
 
 var (
@@ -258,10 +267,22 @@ var (
 func (r *TaskProtectionWatchReconciler) writeStatus(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, mutate func(*ecsv1alpha1.TaskProtectionWatch)) (bool, error) {
 	first := true
 	changed := false
+	uid, generation := watch.UID, watch.Generation
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		if !first {
 			if err := r.Get(ctx, client.ObjectKeyFromObject(watch), watch); err != nil {
+				if apierrors.IsNotFound(err) {
+					changed = false
+					return nil
+				}
 				return err
+			}
+			if watch.UID != uid || watch.Generation != generation {
+				// The watch was created again or its spec changed since the
+				// poll, so the result is stale; the new object or
+				// generation gets a reconcile of its own.
+				changed = false
+				return nil
 			}
 		}
 		first = false
@@ -273,7 +294,14 @@ func (r *TaskProtectionWatchReconciler) writeStatus(ctx context.Context, watch *
 			return nil
 		}
 		patch := client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})
-		return r.Status().Patch(ctx, watch, patch)
+		err := r.Status().Patch(ctx, watch, patch)
+		if apierrors.IsNotFound(err) {
+			// The watch was deleted during the poll; its deletion
+			// starts a reconcile that forgets it.
+			changed = false
+			return nil
+		}
+		return err
 	})
 	return changed, err
 }
@@ -285,15 +313,16 @@ func intervalOf(watch *ecsv1alpha1.TaskProtectionWatch) time.Duration {
 	return watch.Spec.Interval.Duration
 }
 
-// SetupWithManager registers the reconciler. Only spec changes start a
-// reconcile: status writes and label changes do not, so the controller's own
-// writes never wake it.
+// SetupWithManager registers the reconciler. Only spec and annotation
+// changes start a reconcile: status writes and label changes do not, so the
+// controller's own writes never wake it.
 func (r *TaskProtectionWatchReconciler) SetupWithManager(mgr ctrl.Manager, options controller.Options) error {
 	if r.Clock == nil {
 		r.Clock = clock.RealClock{}
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&ecsv1alpha1.TaskProtectionWatch{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&ecsv1alpha1.TaskProtectionWatch{}, builder.WithPredicates(predicate.Or(
+			predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		WithOptions(options).
 		Named("taskprotectionwatch").
 		Complete(r)

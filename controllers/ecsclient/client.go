@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"golang.org/x/time/rate"
 )
@@ -72,6 +74,13 @@ func (f *Factory) ForRegion(region string) API {
 		if f.options.Endpoint != "" {
 			o.BaseEndpoint = aws.String(f.options.Endpoint)
 		}
+		// The standard retryer shares a retry quota per client, which a
+		// few failing watches can drain for every watch of the region. The
+		// controller's own rate limit and backoff bound retries instead.
+		// RetryMaxAttempts of cfg still applies on top of this retryer.
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.RateLimiter = ratelimit.None
+		})
 	})
 
 	limiter := rate.NewLimiter(rate.Inf, 0)

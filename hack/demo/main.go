@@ -45,6 +45,10 @@ const (
 	// readyTimeout bounds the wait for the first successful polls. The demo
 	// keeps running after it, because the manager's log shows the cause.
 	readyTimeout = 60 * time.Second
+
+	// controlPlaneStopTimeout bounds the wait for each of kube-apiserver and
+	// etcd to exit after SIGTERM. envtest kills the process when it passes.
+	controlPlaneStopTimeout = 10 * time.Second
 )
 
 type config struct {
@@ -173,10 +177,17 @@ func run(ctx context.Context, cfg config) error {
 // server.
 func startControlPlane(root, assets, kubeconfig string) (func(), error) {
 	environment := &envtest.Environment{
-		BinaryAssetsDirectory: assets,
-		CRDDirectoryPaths:     []string{filepath.Join(root, "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
+		BinaryAssetsDirectory:   assets,
+		CRDDirectoryPaths:       []string{filepath.Join(root, "config", "crd", "bases")},
+		ErrorIfCRDPathMissing:   true,
+		ControlPlaneStopTimeout: controlPlaneStopTimeout,
 	}
+	// Without this flag kube-apiserver waits up to --request-timeout (60s)
+	// for open connections after SIGTERM, so a `kubectl get -w` in another
+	// terminal held the shutdown until envtest's 20s stop timeout killed it.
+	// With it, the HTTP server stops 2s after the in-flight short requests
+	// have drained, and watches end with it.
+	environment.ControlPlane.GetAPIServer().Configure().Set("shutdown-send-retry-after", "true")
 	if _, err := environment.Start(); err != nil {
 		return nil, err
 	}

@@ -6,13 +6,33 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
+	"regexp"
+	"strings"
 	"time"
 )
 
 // maxAdminBodyBytes bounds an admin request body (state documents included).
 const maxAdminBodyBytes = 10 << 20
+
+// Limits of the admin API. The clock range keeps the offset of a clock that
+// follows the real time within time.Duration (about 292 years), which
+// Clock.Set and Clock.Advance would otherwise saturate or wrap silently, and
+// keeps ECS timestamps (epoch seconds) positive.
+const (
+	maxLatency      = 10 * time.Minute
+	maxClockAdvance = 10 * 365 * 24 * time.Hour
+)
+
+var (
+	minClockTime = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxClockTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// faultCodePattern matches an error code that clients can parse from
+// __type and X-Amzn-ErrorType, such as ExpiredTokenException or
+// aws.protocols#Code.
+var faultCodePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9.#:]*$`)
 
 // adminMux routes the control API. Every response is JSON, and errors are
 // {"error": "..."} with status 400, 404 or 405.
@@ -66,15 +86,15 @@ var adminEndpoints = []string{
 	"DELETE /_emulator/requests  clear the request log and counters",
 	"GET /_emulator/counters  calls per operation and outcome",
 	"GET /_emulator/clock  current emulator time",
-	`POST /_emulator/clock/advance {"seconds":61}  move the clock forward`,
-	`POST /_emulator/clock/set {"time":"2030-01-01T00:00:00Z"}  set the clock`,
+	`POST /_emulator/clock/advance {"seconds":61}  move the clock forward by up to 10 years`,
+	`POST /_emulator/clock/set {"time":"2030-01-01T00:00:00Z"}  set the clock to a time from 1970 to 2200`,
 	"GET /_emulator/faults  injected faults in force",
 	`POST /_emulator/faults {"operation","cluster","code","message","httpStatus","count","probability"}`,
 	"DELETE /_emulator/faults  remove every fault",
 	"GET /_emulator/throttle  token buckets in force",
 	`POST /_emulator/throttle {"operation":"GetTaskProtection","burst":5,"perSecond":1}  burst 0 removes`,
 	"GET /_emulator/latency  added delay per operation",
-	`POST /_emulator/latency {"operation":"GetTaskProtection","milliseconds":250}  0 removes`,
+	`POST /_emulator/latency {"operation":"GetTaskProtection","milliseconds":250}  0 removes, at most 600000`,
 	"GET /_emulator/quirks  behaviour switches",
 	`POST /_emulator/quirks {"emptyProtectionForNeverProtected":true}`,
 	"GET /_emulator/state  running resources in the --state format",
@@ -125,33 +145,83 @@ func (e *Emulator) adminClockAdvance(w http.ResponseWriter, r *http.Request) {
 	if !readAdmin(w, r, &req) {
 		return
 	}
-	if req.Seconds == nil || math.IsNaN(*req.Seconds) || math.Abs(*req.Seconds) > 1e9 {
+	if req.Seconds == nil {
 		adminError(w, http.StatusBadRequest, `seconds is required: a number such as {"seconds":61}`)
 		return
 	}
-	e.clock.Advance(time.Duration(*req.Seconds * float64(time.Second)))
+	seconds := *req.Seconds
+	if seconds < 0 {
+		adminError(w, http.StatusBadRequest, "seconds %v is negative: the clock only moves forward. "+
+			"POST %sclock/set sets an earlier time", seconds, AdminPrefix)
+		return
+	}
+	if seconds > maxClockAdvance.Seconds() {
+		adminError(w, http.StatusBadRequest, "seconds %v is out of range: advance by at most %.0f seconds (10 years) at a time",
+			seconds, maxClockAdvance.Seconds())
+		return
+	}
+	d := time.Duration(seconds * float64(time.Second))
+	if target := e.clock.Now().Add(d); target.After(maxClockTime) {
+		adminError(w, http.StatusBadRequest, "seconds %v would move the clock to %s, past the latest time %s",
+			seconds, target.UTC().Format(time.RFC3339), maxClockTime.Format(time.RFC3339))
+		return
+	}
+	e.clock.Advance(d)
 	writeAdmin(w, http.StatusOK, e.clockAnswer())
 }
 
 func (e *Emulator) adminClockSet(w http.ResponseWriter, r *http.Request) {
 	var req struct {
-		Time time.Time `json:"time"`
+		Time *time.Time `json:"time"`
 	}
 	if !readAdmin(w, r, &req) {
 		return
 	}
-	if req.Time.IsZero() {
+	if req.Time == nil {
 		adminError(w, http.StatusBadRequest, `time is required: an RFC 3339 time such as {"time":"2030-01-01T00:00:00Z"}`)
 		return
 	}
-	e.clock.Set(req.Time)
+	t := *req.Time
+	if t.IsZero() {
+		adminError(w, http.StatusBadRequest, "time %s is the zero time: use a time from %s to %s",
+			t.Format(time.RFC3339), minClockTime.Format(time.RFC3339), maxClockTime.Format(time.RFC3339))
+		return
+	}
+	if t.Before(minClockTime) || t.After(maxClockTime) {
+		adminError(w, http.StatusBadRequest, "time %s is out of range: use a time from %s to %s",
+			t.Format(time.RFC3339), minClockTime.Format(time.RFC3339), maxClockTime.Format(time.RFC3339))
+		return
+	}
+	e.clock.Set(t)
 	writeAdmin(w, http.StatusOK, e.clockAnswer())
 }
 
+// faultRequest is the body of POST /_emulator/faults. Code is a pointer, so
+// that an explicit empty code is rejected while an omitted one defaults to
+// ServerException.
+type faultRequest struct {
+	Fault
+	Code *string `json:"code,omitempty"`
+}
+
 func (e *Emulator) adminAddFault(w http.ResponseWriter, r *http.Request) {
-	var f Fault
-	if !readAdmin(w, r, &f) {
+	var req faultRequest
+	if !readAdmin(w, r, &req) {
 		return
+	}
+	f := req.Fault
+	if f.Operation != "" {
+		if err := checkOperation(f.Operation); err != nil {
+			adminError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+	}
+	if req.Code != nil {
+		if err := checkFaultCode(*req.Code); err != nil {
+			adminError(w, http.StatusBadRequest, "%v", err)
+			return
+		}
+		f.Code = *req.Code
 	}
 	if f.HTTPStatus != 0 && !validFaultStatus(f.HTTPStatus) {
 		adminError(w, http.StatusBadRequest, "httpStatus %d is invalid: use an error status from 400 to 599", f.HTTPStatus)
@@ -170,12 +240,18 @@ func (e *Emulator) adminThrottle(w http.ResponseWriter, r *http.Request) {
 	if !readAdmin(w, r, &req) {
 		return
 	}
-	if req.Operation == "" {
-		adminError(w, http.StatusBadRequest, "operation is required, e.g. GetTaskProtection")
+	if err := checkOperation(req.Operation); err != nil {
+		adminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if req.Burst < 0 {
+		adminError(w, http.StatusBadRequest, "burst %d is negative: use 0 to remove the throttle or a positive number of requests",
+			req.Burst)
 		return
 	}
 	if req.PerSecond < 0 {
-		adminError(w, http.StatusBadRequest, "perSecond %v is negative", req.PerSecond)
+		adminError(w, http.StatusBadRequest, "perSecond %v is negative: use 0 for a bucket that never refills or a positive rate",
+			req.PerSecond)
 		return
 	}
 	e.SetThrottle(req.Operation, req.Burst, req.PerSecond)
@@ -198,8 +274,17 @@ func (e *Emulator) adminSetLatency(w http.ResponseWriter, r *http.Request) {
 	if !readAdmin(w, r, &req) {
 		return
 	}
-	if req.Operation == "" || req.Milliseconds < 0 {
-		adminError(w, http.StatusBadRequest, "operation is required and milliseconds must be 0 or more")
+	if err := checkOperation(req.Operation); err != nil {
+		adminError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	if req.Milliseconds < 0 {
+		adminError(w, http.StatusBadRequest, "milliseconds %d is negative: use 0 to remove the delay", req.Milliseconds)
+		return
+	}
+	if req.Milliseconds > maxLatency.Milliseconds() {
+		adminError(w, http.StatusBadRequest, "milliseconds %d is out of range: the maximum is %d (10 minutes)",
+			req.Milliseconds, maxLatency.Milliseconds())
 		return
 	}
 	e.SetLatency(req.Operation, time.Duration(req.Milliseconds)*time.Millisecond)
@@ -241,6 +326,32 @@ func (e *Emulator) adminLoadState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeAdmin(w, http.StatusOK, e.Snapshot())
+}
+
+// checkOperation returns an error naming operation unless the emulator
+// serves it. Settings for other names would never match a request.
+func checkOperation(operation string) error {
+	if operation == "" {
+		return fmt.Errorf("operation is required: one of %s", strings.Join(Operations(), ", "))
+	}
+	if _, ok := operations[operation]; !ok {
+		return fmt.Errorf("operation %q is not an ECS operation the emulator serves: use one of %s",
+			operation, strings.Join(Operations(), ", "))
+	}
+	return nil
+}
+
+// checkFaultCode returns an error unless code can be sent as an error code.
+// Any such code is accepted, including codes ECS never sends.
+func checkFaultCode(code string) error {
+	if code == "" {
+		return errors.New("code is empty: omit it for ServerException or name an error code such as ThrottlingException")
+	}
+	if !faultCodePattern.MatchString(code) {
+		return fmt.Errorf("code %q is invalid: an error code starts with a letter and contains only "+
+			"letters, digits, '.', '#' and ':', such as ExpiredTokenException", code)
+	}
+	return nil
 }
 
 // readAdmin decodes a JSON body strictly; an empty body decodes as {}.

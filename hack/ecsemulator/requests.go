@@ -5,8 +5,20 @@ import (
 	"time"
 )
 
+// Outcomes of a logged request other than an error code.
+const (
+	// OutcomeOK is the outcome of a request that returned HTTP 200.
+	OutcomeOK = "OK"
+	// OutcomeCanceled is the outcome of a request whose client gave up
+	// while the emulator waited out injected latency. Such a request got no
+	// response, and its operation did not run.
+	OutcomeCanceled = "Canceled"
+)
+
 // Request is one entry of the request log.
 type Request struct {
+	// Time is the emulator clock when the request arrived, before any
+	// injected latency.
 	Time      time.Time `json:"time"`
 	Operation string    `json:"operation"`
 	Region    string    `json:"region"`
@@ -16,15 +28,16 @@ type Request struct {
 	// TaskCount is the number of tasks the request named (the length of
 	// tasks, 1 for task, count for RunTask).
 	TaskCount int `json:"taskCount"`
-	// Outcome is "OK" or the error code that was returned.
+	// Outcome is OutcomeOK, OutcomeCanceled or the error code that was
+	// returned.
 	Outcome string `json:"outcome"`
 }
 
-// record appends a request to the log and the counters. The caller holds
-// e.mu.
-func (e *Emulator) record(c *call, outcome string) {
+// record appends a request that arrived at the given time to the log and the
+// counters. The caller holds e.mu.
+func (e *Emulator) record(c *call, arrived time.Time, outcome string) {
 	e.log = append(e.log, Request{
-		Time:      e.clock.Now(),
+		Time:      arrived,
 		Operation: c.operation,
 		Region:    c.region,
 		Cluster:   c.cluster,
@@ -42,8 +55,9 @@ func (e *Emulator) record(c *call, outcome string) {
 	byOutcome[outcome]++
 }
 
-// Requests returns a copy of the request log, oldest first. The log keeps
-// the latest Options.MaxRequestLog entries.
+// Requests returns a copy of the request log in the order the requests
+// finished, so under injected latency a later Time can precede an earlier
+// one. The log keeps the latest Options.MaxRequestLog entries.
 func (e *Emulator) Requests() []Request {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -178,20 +180,22 @@ var operations = map[string]operationHandler{
 	"UpdateTaskProtection":   (*Emulator).updateTaskProtection,
 }
 
-// Operations returns the names of the ECS operations the emulator serves.
+// Operations returns the names of the ECS operations the emulator serves,
+// sorted.
 func Operations() []string {
-	names := make([]string, 0, len(operations))
-	for name := range operations {
-		names = append(names, name)
-	}
-	return names
+	return slices.Sorted(maps.Keys(operations))
 }
 
+// serveECS runs one ECS request and records it exactly once: with its error
+// code when the envelope is invalid, with OutcomeCanceled when the client
+// gives up during injected latency, and otherwise with the result of the
+// operation.
 func (e *Emulator) serveECS(w http.ResponseWriter, r *http.Request) {
+	arrived := e.clock.Now()
 	c, apiErr := e.parseCall(r)
 	if apiErr != nil {
 		e.mu.Lock()
-		e.record(c, apiErr.code)
+		e.record(c, arrived, apiErr.code)
 		e.mu.Unlock()
 		e.writeError(w, apiErr)
 		return
@@ -202,18 +206,22 @@ func (e *Emulator) serveECS(w http.ResponseWriter, r *http.Request) {
 	e.mu.Unlock()
 	if delay > 0 {
 		if err := e.sleep(r.Context(), delay); err != nil {
-			// The client cancelled the request, so no response is written.
+			// The client cancelled the request, so no response is written
+			// and the operation does not run.
+			e.mu.Lock()
+			e.record(c, arrived, OutcomeCanceled)
+			e.mu.Unlock()
 			return
 		}
 	}
 
 	e.mu.Lock()
 	result, apiErr := e.execute(c)
-	outcome := "OK"
+	outcome := OutcomeOK
 	if apiErr != nil {
 		outcome = apiErr.code
 	}
-	e.record(c, outcome)
+	e.record(c, arrived, outcome)
 	e.mu.Unlock()
 
 	if apiErr != nil {
@@ -257,6 +265,10 @@ func (e *Emulator) parseCall(r *http.Request) (*call, *apiError) {
 			"Operation %s is not supported by this ECS endpoint.", strconv.Quote(target))
 	}
 
+	// NOTE: Content-Type is not checked, so a JSON body sent as text/plain
+	// runs. The AWS CLI, boto3 and aws-sdk-go-v2 all send
+	// application/x-amz-json-1.1, and how ECS answers another media type is
+	// not documented.
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
