@@ -15,10 +15,10 @@ import (
 // maxAdminBodyBytes bounds an admin request body (state documents included).
 const maxAdminBodyBytes = 10 << 20
 
-// Limits of the admin API. The clock range keeps the offset of a clock that
-// follows the real time within time.Duration (about 292 years), which
-// Clock.Set and Clock.Advance would otherwise saturate or wrap silently, and
-// keeps ECS timestamps (epoch seconds) positive.
+// Limits of the admin API. The clock range keeps ECS timestamps (epoch
+// seconds) positive. It also keeps the offset of a clock that follows the
+// real time within time.Duration (about 292 years), because Clock.Set would
+// saturate a larger offset and Clock.Advance would wrap it, both silently.
 const (
 	maxLatency      = 10 * time.Minute
 	maxClockAdvance = 10 * 365 * 24 * time.Hour

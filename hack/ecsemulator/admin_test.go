@@ -3,12 +3,15 @@ package ecsemulator_test
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"github.com/taskprotection/ecs-taskprotection-controller/hack/ecsemulator"
 )
 
 func adminJSON(t *testing.T, f *fixture, method, path, body string, v any) int {
@@ -168,5 +171,259 @@ clusters:
 	wantCode(t, err, "ClusterNotFoundException")
 	if status := adminJSON(t, f, http.MethodGet, "/_emulator/nothing", "", nil); status != http.StatusNotFound {
 		t.Errorf("unknown admin path: %d, want 404", status)
+	}
+}
+
+func TestAdminRejectsUnknownOperation(t *testing.T) {
+	tests := []struct {
+		name string
+		path string
+		body string
+	}{
+		{name: "fault", path: "/_emulator/faults", body: `{"operation":"GetTaskProtecton"}`},
+		{name: "throttle", path: "/_emulator/throttle", body: `{"operation":"GetTaskProtecton","burst":1}`},
+		{name: "latency", path: "/_emulator/latency", body: `{"operation":"GetTaskProtecton","milliseconds":5}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			var errBody struct{ Error string }
+			status := adminJSON(t, f, http.MethodPost, tt.path, tt.body, &errBody)
+			if status != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400", status)
+			}
+			if !strings.Contains(errBody.Error, `"GetTaskProtecton"`) {
+				t.Errorf("error %q does not name the operation", errBody.Error)
+			}
+			if !strings.Contains(errBody.Error, strings.Join(ecsemulator.Operations(), ", ")) {
+				t.Errorf("error %q does not list the valid operations", errBody.Error)
+			}
+			if n := len(f.emulator.Faults()) + len(f.emulator.Throttles()) + len(f.emulator.Latencies()); n != 0 {
+				t.Errorf("%d settings stored after a rejected request, want 0", n)
+			}
+		})
+	}
+}
+
+func TestAdminRequiresOperation(t *testing.T) {
+	f := newFixture(t)
+	var errBody struct{ Error string }
+	if status := adminJSON(t, f, http.MethodPost, "/_emulator/throttle", `{"burst":1}`, &errBody); status != http.StatusBadRequest {
+		t.Errorf("throttle without operation: status %d, want 400", status)
+	}
+	if !strings.Contains(errBody.Error, "operation is required") {
+		t.Errorf("throttle without operation: error %q", errBody.Error)
+	}
+	if status := adminJSON(t, f, http.MethodPost, "/_emulator/latency", `{"milliseconds":5}`, &errBody); status != http.StatusBadRequest {
+		t.Errorf("latency without operation: status %d, want 400", status)
+	}
+	// A fault without an operation matches every operation.
+	if status := adminJSON(t, f, http.MethodPost, "/_emulator/faults", `{"count":1}`, nil); status != http.StatusOK {
+		t.Errorf("fault without operation: status %d, want 200", status)
+	}
+}
+
+func TestAdminFaultCode(t *testing.T) {
+	tests := []struct {
+		name     string
+		body     string
+		wantCode string // empty when the request must be rejected
+		wantErr  string
+	}{
+		{name: "code outside the ECS model", body: `{"code":"ExpiredTokenException"}`, wantCode: "ExpiredTokenException"},
+		{name: "namespaced code", body: `{"code":"aws.protocols#Throttled"}`, wantCode: "aws.protocols#Throttled"},
+		{name: "omitted code", body: `{}`, wantCode: "ServerException"},
+		{name: "empty code", body: `{"code":""}`, wantErr: "code is empty"},
+		{name: "code with a space", body: `{"code":"Access Denied"}`, wantErr: `code "Access Denied" is invalid`},
+		{name: "code starting with a digit", body: `{"code":"500"}`, wantErr: `code "500" is invalid`},
+		{name: "code with a newline", body: `{"code":"Bad\nCode"}`, wantErr: "is invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tt.wantCode != "" {
+				var faults []ecsemulator.Fault
+				if status := adminJSON(t, f, http.MethodPost, "/_emulator/faults", tt.body, &faults); status != http.StatusOK {
+					t.Fatalf("status = %d, want 200", status)
+				}
+				if len(faults) != 1 || faults[0].Code != tt.wantCode {
+					t.Errorf("faults = %+v, want one with code %s", faults, tt.wantCode)
+				}
+				return
+			}
+			var errBody struct{ Error string }
+			if status := adminJSON(t, f, http.MethodPost, "/_emulator/faults", tt.body, &errBody); status != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400", status)
+			}
+			if !strings.Contains(errBody.Error, tt.wantErr) {
+				t.Errorf("error %q, want it to contain %q", errBody.Error, tt.wantErr)
+			}
+			if n := len(f.emulator.Faults()); n != 0 {
+				t.Errorf("%d faults stored after a rejected request, want 0", n)
+			}
+		})
+	}
+}
+
+func TestAdminThrottleRejectsNegative(t *testing.T) {
+	f := newFixture(t)
+	f.emulator.SetThrottle("GetTaskProtection", 5, 1)
+	for _, body := range []string{
+		`{"operation":"GetTaskProtection","burst":-1,"perSecond":1}`,
+		`{"operation":"GetTaskProtection","burst":5,"perSecond":-1}`,
+	} {
+		var errBody struct{ Error string }
+		if status := adminJSON(t, f, http.MethodPost, "/_emulator/throttle", body, &errBody); status != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", body, status)
+		}
+		if !strings.Contains(errBody.Error, "is negative") {
+			t.Errorf("%s: error %q, want it to say the value is negative", body, errBody.Error)
+		}
+	}
+	if got := f.emulator.Throttles(); len(got) != 1 || got[0].Burst != 5 {
+		t.Errorf("throttles = %+v, want the burst 5 setting unchanged", got)
+	}
+}
+
+func TestAdminLatencyRange(t *testing.T) {
+	tests := []struct {
+		milliseconds string
+		wantStatus   int
+		wantErr      string
+	}{
+		{milliseconds: "-1", wantStatus: http.StatusBadRequest, wantErr: "is negative"},
+		{milliseconds: "9223372036854775", wantStatus: http.StatusBadRequest, wantErr: "maximum is 600000"},
+		{milliseconds: "600001", wantStatus: http.StatusBadRequest, wantErr: "maximum is 600000"},
+		{milliseconds: "600000", wantStatus: http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.milliseconds, func(t *testing.T) {
+			f := newFixture(t)
+			var errBody struct{ Error string }
+			body := `{"operation":"ListTasks","milliseconds":` + tt.milliseconds + `}`
+			if status := adminJSON(t, f, http.MethodPost, "/_emulator/latency", body, &errBody); status != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (error %q)", status, tt.wantStatus, errBody.Error)
+			}
+			if tt.wantStatus == http.StatusOK {
+				if got := f.emulator.Latencies()["ListTasks"]; got != 10*time.Minute {
+					t.Errorf("latency = %v, want 10m", got)
+				}
+				return
+			}
+			if !strings.Contains(errBody.Error, tt.wantErr) {
+				t.Errorf("error %q, want it to contain %q", errBody.Error, tt.wantErr)
+			}
+			if n := len(f.emulator.Latencies()); n != 0 {
+				t.Errorf("%d latencies stored after a rejected request, want 0", n)
+			}
+		})
+	}
+}
+
+func TestAdminClockAdvanceRange(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		wantErr string
+	}{
+		{name: "missing seconds", body: `{}`, wantErr: "seconds is required"},
+		{name: "null seconds", body: `{"seconds":null}`, wantErr: "seconds is required"},
+		{name: "negative seconds", body: `{"seconds":-5}`, wantErr: "is negative"},
+		{name: "more than 10 years", body: `{"seconds":1e12}`, wantErr: "out of range"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			var errBody struct{ Error string }
+			if status := adminJSON(t, f, http.MethodPost, "/_emulator/clock/advance", tt.body, &errBody); status != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400", status)
+			}
+			if !strings.Contains(errBody.Error, tt.wantErr) {
+				t.Errorf("error %q, want it to contain %q", errBody.Error, tt.wantErr)
+			}
+			if got := f.emulator.Clock().Now(); !got.Equal(testStart) {
+				t.Errorf("clock = %v after a rejected request, want %v", got, testStart)
+			}
+		})
+	}
+}
+
+func TestAdminClockAdvanceLimits(t *testing.T) {
+	f := newFixture(t)
+	var clock struct{ Now time.Time }
+	if status := adminJSON(t, f, http.MethodPost, "/_emulator/clock/advance", `{"seconds":0}`, &clock); status != http.StatusOK {
+		t.Errorf("advance by 0: status %d, want 200", status)
+	}
+	tenYears := 10 * 365 * 24 * time.Hour
+	if status := adminJSON(t, f, http.MethodPost, "/_emulator/clock/advance", `{"seconds":315360000}`, &clock); status != http.StatusOK {
+		t.Fatalf("advance by 10 years: status %d, want 200", status)
+	}
+	if want := testStart.Add(tenYears); !clock.Now.Equal(want) {
+		t.Errorf("clock = %v, want %v", clock.Now, want)
+	}
+
+	f.emulator.Clock().Set(time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC))
+	var errBody struct{ Error string }
+	if status := adminJSON(t, f, http.MethodPost, "/_emulator/clock/advance", `{"seconds":172800}`, &errBody); status != http.StatusBadRequest {
+		t.Errorf("advance past 2200: status %d, want 400", status)
+	}
+	if !strings.Contains(errBody.Error, "past the latest time 2200-01-01T00:00:00Z") {
+		t.Errorf("advance past 2200: error %q", errBody.Error)
+	}
+}
+
+func TestAdminClockSetRange(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		wantErr string
+	}{
+		{name: "missing time", body: `{}`, wantErr: "time is required"},
+		{name: "zero time", body: `{"time":"0001-01-01T00:00:00Z"}`, wantErr: "is the zero time"},
+		{name: "before 1970", body: `{"time":"1969-12-31T23:59:59Z"}`, wantErr: "out of range"},
+		{name: "after 2200", body: `{"time":"2400-01-01T00:00:00Z"}`, wantErr: "out of range"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			var errBody struct{ Error string }
+			if status := adminJSON(t, f, http.MethodPost, "/_emulator/clock/set", tt.body, &errBody); status != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400", status)
+			}
+			if !strings.Contains(errBody.Error, tt.wantErr) {
+				t.Errorf("error %q, want it to contain %q", errBody.Error, tt.wantErr)
+			}
+			if got := f.emulator.Clock().Now(); !got.Equal(testStart) {
+				t.Errorf("clock = %v after a rejected request, want %v", got, testStart)
+			}
+		})
+	}
+}
+
+func TestAdminClockSetEarlier(t *testing.T) {
+	f := newFixture(t)
+	var clock struct{ Now time.Time }
+	if status := adminJSON(t, f, http.MethodPost, "/_emulator/clock/set", `{"time":"2020-01-01T00:00:00Z"}`, &clock); status != http.StatusOK {
+		t.Fatalf("status = %d, want 200", status)
+	}
+	if want := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC); !clock.Now.Equal(want) {
+		t.Errorf("clock = %v, want %v", clock.Now, want)
+	}
+}
+
+func TestAdminIndexSortsOperations(t *testing.T) {
+	f := newFixture(t)
+	var index struct{ Operations []string }
+	if status := adminJSON(t, f, http.MethodGet, "/_emulator/", "", &index); status != http.StatusOK {
+		t.Fatalf("status = %d, want 200", status)
+	}
+	if !slices.IsSorted(index.Operations) {
+		t.Errorf("operations = %v, want them sorted", index.Operations)
+	}
+	if len(index.Operations) != 15 {
+		t.Errorf("operations = %d, want 15", len(index.Operations))
+	}
+	if got := ecsemulator.Operations(); !slices.IsSorted(got) {
+		t.Errorf("Operations() = %v, want it sorted", got)
 	}
 }

@@ -123,7 +123,8 @@ func (c *controls) injectedFault(operation, cluster string) *apiError {
 // SetThrottle limits an operation to a token bucket of burst requests that
 // refills at perSecond requests a second, per region. Requests beyond it
 // fail with HTTP 400 ThrottlingException "Rate exceeded". A burst of 0 or less
-// removes the limit. Changing a setting refills the bucket.
+// removes the limit. Changing a setting refills the bucket. The operation is
+// not checked against Operations; POST /_emulator/throttle checks it.
 func (e *Emulator) SetThrottle(operation string, burst int, perSecond float64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -151,7 +152,8 @@ func (e *Emulator) Throttles() []ThrottleSetting {
 }
 
 // InjectFault adds a fault after those already in force. The first matching
-// fault decides a call.
+// fault decides a call. The operation and code are not checked; POST
+// /_emulator/faults checks them.
 func (e *Emulator) InjectFault(f Fault) {
 	if f.Code == "" {
 		f.Code = CodeServer
@@ -193,7 +195,8 @@ func (e *Emulator) ClearFaults() {
 }
 
 // SetLatency delays every call of an operation by d before it runs; 0
-// removes the delay.
+// removes the delay. The operation is not checked against Operations; POST
+// /_emulator/latency checks it.
 func (e *Emulator) SetLatency(operation string, d time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -197,3 +197,32 @@ func TestAdminAndECSPathsStaySeparate(t *testing.T) {
 		t.Error("a request outside /_emulator/ moved the clock")
 	}
 }
+
+func TestBodyTooLarge(t *testing.T) {
+	f := newFixture(t)
+	body := `{"cluster":"` + strings.Repeat("x", 10<<20) + `"}`
+	resp := rawECS(t, f, "ListTasks", body)
+	if resp.status != http.StatusRequestEntityTooLarge {
+		t.Errorf("status = %d, want 413", resp.status)
+	}
+	if code, _ := resp.errorBody(t); code != "RequestEntityTooLargeException" {
+		t.Errorf("__type = %s, want RequestEntityTooLargeException", code)
+	}
+	if got := resp.header.Get("X-Amzn-ErrorType"); got != "RequestEntityTooLargeException" {
+		t.Errorf("X-Amzn-ErrorType = %q", got)
+	}
+}
+
+func TestContentTypeNotChecked(t *testing.T) {
+	// Pins the documented behaviour: a JSON body runs whatever media type the
+	// request names.
+	f := newFixture(t)
+	resp := rawRequest(t, f, http.MethodPost, "/", map[string]string{
+		"Content-Type":  "text/plain",
+		"X-Amz-Target":  "AmazonEC2ContainerServiceV20141113.DescribeClusters",
+		"Authorization": testAuthorization,
+	}, `{}`)
+	if resp.status != http.StatusOK {
+		t.Errorf("text/plain request: status %d %s, want 200", resp.status, resp.text)
+	}
+}

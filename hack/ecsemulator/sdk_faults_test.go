@@ -3,9 +3,11 @@ package ecsemulator_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -279,5 +281,91 @@ func TestRequestLogIsBounded(t *testing.T) {
 	}
 	if got := e.CountRequests("DescribeClusters"); got != 5 {
 		t.Errorf("CountRequests = %d, want 5 (counters are not bounded)", got)
+	}
+}
+
+func TestCanceledRequestIsRecorded(t *testing.T) {
+	f := newFixture(t)
+	f.emulator.SetLatency("DescribeClusters", 10*time.Second)
+	req, err := http.NewRequest(http.MethodPost, f.server.URL+"/", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113.DescribeClusters")
+	req.Header.Set("Authorization", testAuthorization)
+	client := &http.Client{Timeout: 100 * time.Millisecond}
+	if resp, err := client.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("request answered %s under 10s of latency, want a client timeout", resp.Status)
+	}
+
+	// The server detects the closed connection shortly after the client
+	// gives up, so wait for the entry instead of checking at once.
+	deadline := time.Now().Add(5 * time.Second)
+	for f.emulator.CountRequests("DescribeClusters") == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // a second record would land by now
+	log := f.emulator.Requests()
+	if len(log) != 1 {
+		t.Fatalf("log = %+v, want exactly one entry", log)
+	}
+	if log[0].Outcome != ecsemulator.OutcomeCanceled {
+		t.Errorf("outcome = %q, want %q", log[0].Outcome, ecsemulator.OutcomeCanceled)
+	}
+	if !log[0].Time.Equal(testStart) {
+		t.Errorf("time = %v, want the arrival time %v", log[0].Time, testStart)
+	}
+	if got := f.emulator.Counters()["DescribeClusters"]; len(got) != 1 || got[ecsemulator.OutcomeCanceled] != 1 {
+		t.Errorf("counters = %v, want only Canceled: 1", got)
+	}
+}
+
+func TestLoggedTimeIsArrival(t *testing.T) {
+	clock := ecsemulator.NewFixedClock(testStart)
+	var canceled atomic.Bool
+	e := ecsemulator.New(ecsemulator.Options{
+		Clock: clock,
+		// Sleep moves the emulator clock by the delay, so a record written
+		// after the delay would carry the later time.
+		Sleep: func(ctx context.Context, d time.Duration) error {
+			clock.Advance(d)
+			if canceled.Load() {
+				return context.Canceled
+			}
+			return nil
+		},
+	})
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+	client := ecsemulatortest.NewClient(srv.URL, testRegion)
+	e.SetLatency("DescribeClusters", time.Minute)
+
+	if _, err := client.DescribeClusters(context.Background(), &ecs.DescribeClustersInput{}); err != nil {
+		t.Fatalf("DescribeClusters: %v", err)
+	}
+	canceled.Store(true)
+	// Sleep reports a cancellation while the client still waits, so the
+	// client gets an empty response. Only the log matters here.
+	shortCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_, _ = client.DescribeClusters(shortCtx, &ecs.DescribeClustersInput{})
+
+	want := []ecsemulator.Request{
+		{Time: testStart, Outcome: ecsemulator.OutcomeOK},
+		{Time: testStart.Add(time.Minute), Outcome: ecsemulator.OutcomeCanceled},
+	}
+	log := e.Requests()
+	if len(log) != len(want) {
+		t.Fatalf("log = %+v, want %d entries", log, len(want))
+	}
+	for i := range want {
+		if !log[i].Time.Equal(want[i].Time) {
+			t.Errorf("log[%d].Time = %v, want the arrival time %v", i, log[i].Time, want[i].Time)
+		}
+		if log[i].Outcome != want[i].Outcome {
+			t.Errorf("log[%d].Outcome = %q, want %q", i, log[i].Outcome, want[i].Outcome)
+		}
 	}
 }

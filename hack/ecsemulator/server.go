@@ -267,8 +267,8 @@ func (e *Emulator) parseCall(r *http.Request) (*call, *apiError) {
 
 	// NOTE: Content-Type is not checked, so a JSON body sent as text/plain
 	// runs. The AWS CLI, boto3 and aws-sdk-go-v2 all send
-	// application/x-amz-json-1.1, and how ECS answers another media type is
-	// not documented.
+	// application/x-amz-json-1.1, and how ECS responds to another media type
+	// is not documented.
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
