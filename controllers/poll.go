@@ -15,7 +15,7 @@ import (
 )
 
 // pollResult is what one poll of a watch read from ECS, keyed by task ID so
-// that answers are matched to requested tasks by ID and never by position.
+// that results are matched to requested tasks by ID and never by position.
 type pollResult struct {
 	protected map[string]types.ProtectedTask
 	failures  map[string]types.Failure

@@ -128,9 +128,9 @@ func setCondition(watch *ecsv1alpha1.TaskProtectionWatch, conditionType string, 
 // spec while a poll of the new one is pending or failing.
 func pruneToSpec(watch *ecsv1alpha1.TaskProtectionWatch) {
 	tasks := uniqueTasks(watch)
-	wanted := make(map[string]bool, len(tasks))
+	inSpec := make(map[string]bool, len(tasks))
 	for _, task := range tasks {
-		wanted[taskref.ID(task)] = true
+		inSpec[taskref.ID(task)] = true
 	}
 
 	status := &watch.Status
@@ -138,7 +138,7 @@ func pruneToSpec(watch *ecsv1alpha1.TaskProtectionWatch) {
 	status.ProtectedCount = 0
 	status.NextExpirationTime = nil
 	for _, task := range status.ProtectedTasks {
-		if !wanted[taskref.ID(task.TaskArn)] {
+		if !inSpec[taskref.ID(task.TaskArn)] {
 			continue
 		}
 		protected = append(protected, task)
@@ -151,7 +151,7 @@ func pruneToSpec(watch *ecsv1alpha1.TaskProtectionWatch) {
 	}
 	var failures []ecsv1alpha1.TaskFailure
 	for _, failure := range status.Failures {
-		if wanted[taskref.ID(failure.Arn)] {
+		if inSpec[taskref.ID(failure.Arn)] {
 			failures = append(failures, failure)
 		}
 	}

@@ -89,9 +89,9 @@ const FailureReasonUnknown = "UNKNOWN"
 // spec.region nor an ARN names one and the controller has no default region.
 const ReasonRegionUnknown = "RegionUnknown"
 
-// AnnotationPollRequestedAt on a TaskProtectionWatch asks the controller to
-// poll at once whenever its value changes, even while a failure only a spec
-// change can fix holds polling or a slow retry is pending. Any new value
+// AnnotationPollRequestedAt is an annotation of a TaskProtectionWatch. When
+// its value changes, the controller polls at once, even while a failure only
+// a spec change can fix holds polling or a slow retry is pending. Any new value
 // works; a timestamp is conventional:
 //
 //	kubectl annotate tpw NAME ecs.taskprotection.io/poll-requested-at="$(date +%s)" --overwrite
