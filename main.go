@@ -23,6 +23,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"math"
 	"os"
 	"regexp"
 	"time"
@@ -127,7 +128,7 @@ func run(o options) error {
 	if o.maxConcurrentReconciles < 1 {
 		return fmt.Errorf("invalid --max-concurrent-reconciles %d: use 1 or more", o.maxConcurrentReconciles)
 	}
-	if o.ecsQPS < 0 {
+	if !(o.ecsQPS >= 0) || math.IsInf(o.ecsQPS, 0) {
 		return fmt.Errorf("invalid --ecs-qps %g: use 0 to turn client-side rate limiting off, or a positive rate", o.ecsQPS)
 	}
 	if o.ecsQPS > 0 && o.ecsBurst < 1 {
@@ -164,7 +165,11 @@ func run(o options) error {
 		metricsOptions.FilterProvider = filters.WithAuthenticationAndAuthorization
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	restConfig, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading the Kubernetes client configuration (--kubeconfig, KUBECONFIG, in-cluster or ~/.kube/config): %w", err)
+	}
+	mgr, err := ctrl.NewManager(restConfig, ctrl.Options{
 		Scheme:                        scheme,
 		Metrics:                       metricsOptions,
 		HealthProbeBindAddress:        o.probeAddr,

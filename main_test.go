@@ -1,6 +1,7 @@
 package main
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,8 @@ func TestRunRejectsInvalidFlags(t *testing.T) {
 		{"zero call timeout", func(o *options) { o.ecsCallTimeout = 0 }, "invalid --ecs-call-timeout 0s"},
 		{"no reconcile workers", func(o *options) { o.maxConcurrentReconciles = 0 }, "invalid --max-concurrent-reconciles 0"},
 		{"negative rate", func(o *options) { o.ecsQPS = -3 }, "invalid --ecs-qps -3"},
+		{"rate that is not a number", func(o *options) { o.ecsQPS = math.NaN() }, "invalid --ecs-qps NaN"},
+		{"infinite rate", func(o *options) { o.ecsQPS = math.Inf(1) }, "invalid --ecs-qps +Inf"},
 		{"zero burst with a rate", func(o *options) { o.ecsBurst = 0 }, "invalid --ecs-burst 0"},
 		{"region that is not a region", func(o *options) { o.region = "Europe" }, `invalid --region "Europe"`},
 	}

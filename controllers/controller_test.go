@@ -662,6 +662,7 @@ func TestWatchStaleResultNotWrittenToNewObject(t *testing.T) {
 		h.createWatch("stale", arns[:1])
 	}
 	h.protect(arns[1:], false, 0)
+	h.eventsSoFar()
 	h.mustReconcile("stale")
 
 	watch := h.get("stale")
@@ -670,6 +671,9 @@ func TestWatchStaleResultNotWrittenToNewObject(t *testing.T) {
 	}
 	if len(watch.Status.ProtectedTasks) != 0 || len(watch.Status.Conditions) != 0 {
 		t.Errorf("new object carries the old poll's status: %+v", watch.Status)
+	}
+	if events := h.eventsSoFar(); len(events) != 0 {
+		t.Errorf("events = %q, want none: the old poll's transitions belong to no current object", events)
 	}
 }
 
@@ -766,5 +770,37 @@ func TestWatchBackoffStartsOverForNewClass(t *testing.T) {
 
 	if result.RequeueAfter < time.Minute || result.RequeueAfter > 66*time.Second {
 		t.Errorf("requeueAfter = %s, want the first slow retry of 1m: two server errors do not lengthen it", result.RequeueAfter)
+	}
+}
+
+func TestWatchStaleFailureNotRecordedOnNewObject(t *testing.T) {
+	// A failed poll of a watch that was created again during the poll
+	// records no event on the new object.
+	h := newHarness(t, harnessOptions{})
+	arns := h.serviceTasks("worker", 1)
+	old := h.createWatch("stalefail", arns)
+	h.mustReconcile("stalefail")
+	h.advance(2 * time.Minute)
+	h.eventsSoFar()
+
+	h.emulator.InjectFault(ecsemulator.Fault{Operation: "GetTaskProtection", Code: "AccessDeniedException", Count: 1})
+	recreated := false
+	h.beforePatch = func() {
+		if recreated {
+			return
+		}
+		recreated = true
+		if err := env.Client.Delete(h.ctx, old); err != nil {
+			t.Errorf("delete: %v", err)
+		}
+		h.createWatch("stalefail", arns)
+	}
+	h.mustReconcile("stalefail")
+
+	if events := h.eventsSoFar(); len(events) != 0 {
+		t.Errorf("events = %q, want none on the new object", events)
+	}
+	if watch := h.get("stalefail"); len(watch.Status.Conditions) != 0 {
+		t.Errorf("new object carries the old poll's condition: %+v", watch.Status.Conditions)
 	}
 }

@@ -110,7 +110,7 @@ func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.
 		if _, err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
 			applyPending(w, now)
 		}); err != nil {
-			return ctrl.Result{}, err
+			return ctrl.Result{}, ignoreStale(err)
 		}
 	}
 	return r.reconcilePoll(ctx, watch, state)
@@ -140,7 +140,7 @@ func (r *TaskProtectionWatchReconciler) handlePollSuccess(ctx context.Context, w
 		applyPollSuccess(w, result, now)
 	})
 	if err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, ignoreStale(err)
 	}
 	if meta.IsStatusConditionFalse(before.Conditions, ecsv1alpha1.ConditionReady) {
 		r.Recorder.Eventf(watch, nil, corev1.EventTypeNormal, EventPollRecovered, "Poll", "GetTaskProtection succeeded again")
@@ -206,7 +206,7 @@ func (r *TaskProtectionWatchReconciler) handlePollFailure(ctx context.Context, w
 	if _, err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
 		applyPollFailure(w, class, failed.region, now)
 	}); err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, ignoreStale(err)
 	}
 	if newFailure {
 		// The condition carries a stable message; the full error, which
@@ -238,7 +238,7 @@ func (r *TaskProtectionWatchReconciler) reconcileSuspended(ctx context.Context, 
 	_, err := r.writeStatus(ctx, watch, func(w *ecsv1alpha1.TaskProtectionWatch) {
 		applySuspended(w, now)
 	})
-	return ctrl.Result{}, err
+	return ctrl.Result{}, ignoreStale(err)
 }
 
 // poll resolves the watch's region and reads its tasks' protection.
@@ -260,50 +260,66 @@ var (
 	}
 )
 
+// errStaleWatch reports that the watch was deleted, created again or given a
+// new spec while it was polled, so the poll's result belongs to no current
+// object. The new object or generation gets a reconcile of its own.
+var errStaleWatch = errors.New("the watch changed during the poll")
+
 // writeStatus applies mutate to the watch's status and patches it when it
 // changed, and reports whether it did. A conflict, for example with a client
 // that changed a label since the read, is retried quietly on a fresh copy of
-// the object.
+// the object. It returns errStaleWatch, leaving watch as it was, when the
+// object is gone or is another object or generation than the one polled.
 func (r *TaskProtectionWatchReconciler) writeStatus(ctx context.Context, watch *ecsv1alpha1.TaskProtectionWatch, mutate func(*ecsv1alpha1.TaskProtectionWatch)) (bool, error) {
-	first := true
 	changed := false
-	uid, generation := watch.UID, watch.Generation
+	current := watch
+	attempts := 0
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if !first {
-			if err := r.Get(ctx, client.ObjectKeyFromObject(watch), watch); err != nil {
+		attempts++
+		if attempts > 1 {
+			// The last patch met a conflict: read the object again.
+			fresh := &ecsv1alpha1.TaskProtectionWatch{}
+			if err := r.Get(ctx, client.ObjectKeyFromObject(watch), fresh); err != nil {
 				if apierrors.IsNotFound(err) {
-					changed = false
-					return nil
+					return errStaleWatch
 				}
 				return err
 			}
-			if watch.UID != uid || watch.Generation != generation {
-				// The watch was created again or its spec changed since the
-				// poll, so the result is stale; the new object or
-				// generation gets a reconcile of its own.
-				changed = false
-				return nil
+			if fresh.UID != watch.UID || fresh.Generation != watch.Generation {
+				return errStaleWatch
 			}
+			current = fresh
 		}
-		first = false
 
-		original := watch.DeepCopy()
-		mutate(watch)
-		changed = !equality.Semantic.DeepEqual(original.Status, watch.Status)
+		original := current.DeepCopy()
+		mutate(current)
+		changed = !equality.Semantic.DeepEqual(original.Status, current.Status)
 		if !changed {
 			return nil
 		}
 		patch := client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})
-		err := r.Status().Patch(ctx, watch, patch)
+		err := r.Status().Patch(ctx, current, patch)
 		if apierrors.IsNotFound(err) {
-			// The watch was deleted during the poll; its deletion
-			// starts a reconcile that forgets it.
-			changed = false
-			return nil
+			return errStaleWatch
 		}
 		return err
 	})
-	return changed, err
+	if err != nil {
+		return false, err
+	}
+	if current != watch {
+		*watch = *current
+	}
+	return changed, nil
+}
+
+// ignoreStale drops errStaleWatch, because the changed object has a
+// reconcile of its own.
+func ignoreStale(err error) error {
+	if errors.Is(err, errStaleWatch) {
+		return nil
+	}
+	return err
 }
 
 func intervalOf(watch *ecsv1alpha1.TaskProtectionWatch) time.Duration {

@@ -172,7 +172,7 @@ func TestValidationRejects(t *testing.T) {
 		{"region contradicts task ARN", "cluster: orders\nregion: us-east-1\ntasks: [" + taskID + ", " + taskARN + "]",
 			"region us-east-1 contradicts region eu-west-1 of task ARN " + taskARN},
 		{"task ARN region contradicts cluster ARN", "cluster: " + clusterARN + "\ntasks: [arn:aws:ecs:us-east-1:111122223333:task/orders/" + otherTaskID + "]",
-			"is in region us-east-1 but cluster ARN " + clusterARN + " is in region eu-west-1"},
+			"is in aws:us-east-1:111122223333 but cluster ARN " + clusterARN + " is in aws:eu-west-1:111122223333 (partition:region:account)"},
 		{"region that is not a region", "cluster: orders\nregion: Europe\ntasks: [" + taskID + "]",
 			"region Europe is not an AWS region name"},
 		{"interval below 10s", "cluster: orders\ninterval: 5s\ntasks: [" + taskID + "]",
@@ -189,13 +189,23 @@ func TestValidationRejects(t *testing.T) {
 		{"partition typo", "cluster: arn:awsfoo:ecs:eu-west-1:111122223333:cluster/orders\ntasks: [" + taskID + "]",
 			"cluster arn:awsfoo:ecs:eu-west-1:111122223333:cluster/orders is not a cluster name or cluster ARN"},
 		{"task ARNs in two regions", "cluster: orders\ntasks: [" + taskARN + ", arn:aws:ecs:us-east-1:111122223333:task/orders/" + otherTaskID + "]",
-			"task ARNs name more than one region, such as eu-west-1"},
+			"task ARNs name more than one partition:region:account, such as aws:eu-west-1:111122223333"},
+		{"task ARNs in two accounts", "cluster: orders\ntasks: [" + taskARN + ", arn:aws:ecs:eu-west-1:444455556666:task/orders/" + otherTaskID + "]",
+			"task ARNs name more than one partition:region:account"},
+		{"task ARN in another partition", "cluster: arn:aws-cn:ecs:cn-north-1:111122223333:cluster/orders\ntasks: [arn:aws:ecs:cn-north-1:111122223333:task/orders/" + otherTaskID + "]",
+			"is in aws:cn-north-1:111122223333 but cluster ARN arn:aws-cn:ecs:cn-north-1:111122223333:cluster/orders is in aws-cn:cn-north-1:111122223333"},
+		{"unknown partition", "cluster: arn:aws-bogus:ecs:eu-west-1:111122223333:cluster/orders\ntasks: [" + taskID + "]",
+			"is not a cluster name or cluster ARN"},
+		{"task ARN region that is not a region", "cluster: orders\ntasks: [arn:aws:ecs:x:111122223333:task/orders/" + otherTaskID + "]",
+			"task arn:aws:ecs:x:111122223333:task/orders/" + otherTaskID + " is not a task ID or task ARN"},
+		{"interval too large to parse", "cluster: orders\ninterval: 3000000h\ntasks: [" + taskID + "]",
+			"interval 3000000h is out of range: use a duration from 10s to 24h"},
 		{"task ARN of another cluster", "cluster: orders\ntasks: [arn:aws:ecs:eu-west-1:111122223333:task/payments/" + otherTaskID + "]",
 			"task ARN arn:aws:ecs:eu-west-1:111122223333:task/payments/" + otherTaskID + " names cluster payments but the watch reads cluster orders"},
 		{"task ARN of another cluster ARN", "cluster: " + clusterARN + "\ntasks: [arn:aws:ecs:eu-west-1:111122223333:task/payments/" + otherTaskID + "]",
 			"names cluster payments but the watch reads cluster orders"},
 		{"task ARN in another account", "cluster: " + clusterARN + "\ntasks: [arn:aws:ecs:eu-west-1:444455556666:task/orders/" + otherTaskID + "]",
-			"is in account 444455556666 but cluster ARN " + clusterARN + " is in account 111122223333"},
+			"is in aws:eu-west-1:444455556666 but cluster ARN " + clusterARN + " is in aws:eu-west-1:111122223333"},
 		{"task ARN longer than any ECS ARN", "cluster: orders\ntasks: [arn:aws:ecs:eu-west-1:111122223333:task/" + longName + "x/" + taskID + "]",
 			"is not a task ID or task ARN"},
 	}
@@ -258,5 +268,32 @@ func TestStatusCountsRejectNegative(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "status.taskCount: Invalid value: -5") {
 		t.Errorf("error does not name status.taskCount: %v", err)
+	}
+}
+
+func TestValidationMalformedARNHasOneMessage(t *testing.T) {
+	// Values that start like an ARN but are not one get the field's own
+	// message, not an evaluation error from the rules that compare ARNs.
+	cases := []struct {
+		name string
+		spec string
+		want string
+	}{
+		{"short task ARN", "cluster: orders\ntasks: [\"arn:" + strings.Repeat("x", 40) + "\"]", "is not a task ID or task ARN"},
+		{"short cluster ARN", "cluster: \"arn:aws:ecs\"\ntasks: [" + taskID + "]", "is not a cluster name or cluster ARN"},
+	}
+	for i, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := createFromYAML(t, fmt.Sprintf("malformed-%d", i), tc.spec)
+			if err == nil {
+				t.Fatal("create accepted a malformed ARN")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error does not name the problem: %v", err)
+			}
+			if strings.Contains(err.Error(), "evaluating rule") {
+				t.Errorf("error carries a rule evaluation failure: %v", err)
+			}
+		})
 	}
 }

@@ -227,8 +227,22 @@ func (e *Emulator) adminAddFault(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusBadRequest, "httpStatus %d is invalid: use an error status from 400 to 599", f.HTTPStatus)
 		return
 	}
-	if f.Count < 0 || f.Probability < 0 || f.Probability > 1 {
-		adminError(w, http.StatusBadRequest, "count must be 0 or more and probability between 0 and 1")
+	if f.Cluster != "" {
+		// Requests are matched by short cluster name, so a cluster ARN is
+		// reduced to its name here rather than never matching.
+		name, _, _, err := clusterNameFromRef(f.Cluster)
+		if err != nil || !namePattern.MatchString(name) {
+			adminError(w, http.StatusBadRequest, "cluster %q is invalid: use a cluster name or a cluster ARN", f.Cluster)
+			return
+		}
+		f.Cluster = name
+	}
+	if f.Count < 0 {
+		adminError(w, http.StatusBadRequest, "count %d is invalid: use 0 (no limit) or more", f.Count)
+		return
+	}
+	if f.Probability < 0 || f.Probability > 1 {
+		adminError(w, http.StatusBadRequest, "probability %g is invalid: use a value from 0 to 1", f.Probability)
 		return
 	}
 	e.InjectFault(f)

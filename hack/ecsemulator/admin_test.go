@@ -427,3 +427,40 @@ func TestAdminIndexSortsOperations(t *testing.T) {
 		t.Errorf("Operations() = %v, want it sorted", got)
 	}
 }
+
+func TestAdminFaultClusterAndLimits(t *testing.T) {
+	tests := []struct {
+		name        string
+		body        string
+		wantCluster string // empty when the request must be rejected
+		wantErr     string
+	}{
+		{name: "cluster ARN is reduced to its name", body: `{"cluster":"arn:aws:ecs:eu-west-1:111122223333:cluster/orders"}`, wantCluster: "orders"},
+		{name: "cluster name is kept", body: `{"cluster":"orders"}`, wantCluster: "orders"},
+		{name: "ARN of another resource", body: `{"cluster":"arn:aws:ecs:eu-west-1:111122223333:service/orders/worker"}`, wantErr: "is invalid: use a cluster name or a cluster ARN"},
+		{name: "negative count", body: `{"count":-2}`, wantErr: "count -2 is invalid"},
+		{name: "probability above 1", body: `{"probability":1.5}`, wantErr: "probability 1.5 is invalid"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tt.wantCluster != "" {
+				var faults []ecsemulator.Fault
+				if status := adminJSON(t, f, http.MethodPost, "/_emulator/faults", tt.body, &faults); status != http.StatusOK {
+					t.Fatalf("status = %d, want 200", status)
+				}
+				if len(faults) != 1 || faults[0].Cluster != tt.wantCluster {
+					t.Errorf("faults = %+v, want one for cluster %s", faults, tt.wantCluster)
+				}
+				return
+			}
+			var errBody struct{ Error string }
+			if status := adminJSON(t, f, http.MethodPost, "/_emulator/faults", tt.body, &errBody); status != http.StatusBadRequest {
+				t.Errorf("status = %d, want 400", status)
+			}
+			if !strings.Contains(errBody.Error, tt.wantErr) {
+				t.Errorf("error %q, want it to contain %q", errBody.Error, tt.wantErr)
+			}
+		})
+	}
+}
