@@ -88,7 +88,7 @@ func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.
 	now := r.Clock.Now()
 	state, known := r.states.get(req.NamespacedName)
 	// A watch deleted and created again under the same name starts at
-	// generation 1 again, so the UID tells the two apart.
+	// generation 1 again, so the UID distinguishes the two.
 	current := known && state.uid == watch.UID && state.generation == watch.Generation
 	requested := watch.Annotations[ecsv1alpha1.AnnotationPollRequestedAt]
 	if current && requested == state.pollRequest {

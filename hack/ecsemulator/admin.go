@@ -47,9 +47,11 @@ func (e *Emulator) adminMux() *http.ServeMux {
 	mux.HandleFunc("GET /_emulator/counters", func(w http.ResponseWriter, r *http.Request) {
 		writeAdmin(w, http.StatusOK, e.Counters())
 	})
+
 	mux.HandleFunc("GET /_emulator/clock", e.adminClock)
 	mux.HandleFunc("POST /_emulator/clock/advance", e.adminClockAdvance)
 	mux.HandleFunc("POST /_emulator/clock/set", e.adminClockSet)
+
 	mux.HandleFunc("GET /_emulator/faults", func(w http.ResponseWriter, r *http.Request) {
 		writeAdmin(w, http.StatusOK, e.Faults())
 	})
@@ -58,14 +60,18 @@ func (e *Emulator) adminMux() *http.ServeMux {
 		e.ClearFaults()
 		writeAdmin(w, http.StatusOK, e.Faults())
 	})
+
 	mux.HandleFunc("GET /_emulator/throttle", func(w http.ResponseWriter, r *http.Request) {
 		writeAdmin(w, http.StatusOK, e.Throttles())
 	})
 	mux.HandleFunc("POST /_emulator/throttle", e.adminThrottle)
+
 	mux.HandleFunc("GET /_emulator/latency", e.adminGetLatency)
 	mux.HandleFunc("POST /_emulator/latency", e.adminSetLatency)
+
 	mux.HandleFunc("GET /_emulator/quirks", e.adminGetQuirks)
 	mux.HandleFunc("POST /_emulator/quirks", e.adminSetQuirks)
+
 	mux.HandleFunc("GET /_emulator/state", func(w http.ResponseWriter, r *http.Request) {
 		writeAdmin(w, http.StatusOK, e.Snapshot())
 	})
@@ -74,6 +80,7 @@ func (e *Emulator) adminMux() *http.ServeMux {
 		e.ResetState()
 		writeAdmin(w, http.StatusOK, e.Snapshot())
 	})
+
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		adminError(w, http.StatusNotFound, "no admin endpoint %s %s; GET %s lists them", r.Method, r.URL.Path, AdminPrefix)
 	})
