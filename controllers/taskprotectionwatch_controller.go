@@ -86,24 +86,10 @@ func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.
 	}
 
 	now := r.Clock.Now()
-	state, known := r.states.get(req.NamespacedName)
-	// A watch deleted and created again under the same name starts at
-	// generation 1 again, so the UID distinguishes the two.
-	current := known && state.uid == watch.UID && state.generation == watch.Generation
-	requested := watch.Annotations[ecsv1alpha1.AnnotationPollRequestedAt]
-	if current && requested == state.pollRequest {
-		if state.stalled {
-			return ctrl.Result{}, nil
-		}
-		if wait := state.nextPoll.Sub(now); wait > 0 {
-			return ctrl.Result{RequeueAfter: wait}, nil
-		}
+	state, due, wait := r.pollDue(watch, now)
+	if !due {
+		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	if !current {
-		state = pollState{uid: watch.UID, generation: watch.Generation}
-	}
-	state.pollRequest = requested
-	state.stalled = false
 	if meta.FindStatusCondition(watch.Status.Conditions, ecsv1alpha1.ConditionReady) == nil {
 		// A new watch shows Ready=Unknown at once, because its first poll
 		// may wait behind the client-side rate limit.
@@ -114,6 +100,32 @@ func (r *TaskProtectionWatchReconciler) Reconcile(ctx context.Context, req ctrl.
 		}
 	}
 	return r.reconcilePoll(ctx, watch, state)
+}
+
+// pollDue reports whether the watch should be polled now and returns the
+// poll state to continue from. When the poll is not due, it returns how long
+// to wait, which is zero for a stalled generation: only a spec change or a
+// poll request ends that.
+func (r *TaskProtectionWatchReconciler) pollDue(watch *ecsv1alpha1.TaskProtectionWatch, now time.Time) (pollState, bool, time.Duration) {
+	state, known := r.states.get(client.ObjectKeyFromObject(watch))
+	// A watch deleted and created again under the same name starts at
+	// generation 1 again, so the UID distinguishes the two.
+	current := known && state.uid == watch.UID && state.generation == watch.Generation
+	requested := watch.Annotations[ecsv1alpha1.AnnotationPollRequestedAt]
+	if current && requested == state.pollRequest {
+		if state.stalled {
+			return state, false, 0
+		}
+		if wait := state.nextPoll.Sub(now); wait > 0 {
+			return state, false, wait
+		}
+	}
+	if !current {
+		state = pollState{uid: watch.UID, generation: watch.Generation}
+	}
+	state.pollRequest = requested
+	state.stalled = false
+	return state, true, 0
 }
 
 // reconcilePoll polls ECS, writes status and schedules the next poll.
