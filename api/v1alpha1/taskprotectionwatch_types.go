@@ -38,11 +38,12 @@ type TaskProtectionWatchSpec struct {
 	// +kubebuilder:validation:XValidation:rule="size(self) == 0 || self.matches('^[A-Za-z0-9_-]{1,255}$') || self.matches('^arn:aws(-cn|-us-gov|-iso|-iso-b|-iso-e|-iso-f|-eusc)?:ecs:[a-z]{2}(-[a-z]+)+-[0-9]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$')",messageExpression="'cluster ' + self + ' is not a cluster name or cluster ARN: use up to 255 letters, numbers, hyphens and underscores, or an ARN such as arn:aws:ecs:us-east-1:123456789012:cluster/NAME'"
 	Cluster string `json:"cluster"`
 
-	// tasks lists the ECS tasks to watch, as task IDs or task ARNs, 1 to 1000
-	// entries without duplicates. Task ARNs must name the watched cluster,
-	// its account and one region. An ID and an ARN of the same task count as
-	// one task. The controller reads the tasks in GetTaskProtection calls of
-	// at most 100 tasks.
+	// tasks lists the ECS tasks to watch, as task IDs or task ARNs: 1 to
+	// 1000 distinct strings. Task ARNs share one partition, region and
+	// account with each other and with a cluster ARN, and new-format task
+	// ARNs name the watched cluster. An ID and the ARN of the same task are
+	// accepted and count as one task. The controller reads the tasks in
+	// GetTaskProtection calls of at most 100 tasks.
 	// +required
 	// +listType=set
 	// +kubebuilder:validation:MinItems=1
@@ -125,8 +126,10 @@ type TaskProtectionWatchStatus struct {
 
 	// conditions describe the watch. Ready is True when the last poll of the
 	// current generation succeeded, False with a reason when it failed, and
-	// Unknown before the first poll or while suspended. Stalled is True when
-	// only a spec change can fix the last failure.
+	// Unknown before the first poll or while suspended. Throttling turns
+	// Ready False only after three throttled polls in a row. Stalled is True
+	// when only a spec change can fix the last failure. While Ready is False,
+	// protectedTasks and failures are those of the last successful poll.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
