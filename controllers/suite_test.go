@@ -34,18 +34,7 @@ func TestMain(m *testing.M) {
 	// The reconciler logs through controller-runtime; tests read status,
 	// events and the emulator's request log instead.
 	ctrl.SetLogger(logr.Discard())
-
-	var err error
-	env, err = testenv.Start()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	if err := env.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
-	}
-	os.Exit(code)
+	os.Exit(testenv.RunTests(m, func(e *testenv.Env) { env = e }))
 }
 
 const (

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
@@ -69,3 +70,19 @@ func (e *Env) Stop() error {
 
 // GroupResource is the TaskProtectionWatch resource, for error checks.
 var GroupResource = schema.GroupResource{Group: ecsv1alpha1.GroupVersion.Group, Resource: "taskprotectionwatches"}
+
+// RunTests starts the control plane, hands it to setEnv, runs the package's
+// tests and stops the control plane. It returns the exit code for os.Exit.
+func RunTests(m *testing.M, setEnv func(*Env)) int {
+	env, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	setEnv(env)
+	code := m.Run()
+	if err := env.Stop(); err != nil {
+		fmt.Fprintln(os.Stderr, "stopping the control plane:", err)
+	}
+	return code
+}
