@@ -311,7 +311,7 @@ func TestWatchExpiryAndRenewal(t *testing.T) {
 
 func TestWatchDeploymentBlockedIsNotProtected(t *testing.T) {
 	// UpdateTaskProtection on B of a service with desired count 1, while A
-	// is protected, answers HTTP 200 with B under failures; the watch must
+	// is protected, returns HTTP 200 with B under failures. The watch must
 	// not show B as protected.
 	h := newHarness(t, harnessOptions{})
 	arns := h.serviceTasks("single", 2)
@@ -640,8 +640,8 @@ func TestWatchRecreatedIsPolledAgain(t *testing.T) {
 }
 
 func TestWatchStaleResultNotWrittenToNewObject(t *testing.T) {
-	// The watch is deleted and created again while its poll is in flight;
-	// the write of the old poll meets a conflict and must not land on the
+	// The watch is deleted and created again while its poll is in flight.
+	// The write of the old poll meets a conflict and must not land on the
 	// new object.
 	h := newHarness(t, harnessOptions{})
 	arns := h.serviceTasks("worker", 2)

@@ -14,8 +14,8 @@ import (
 	"github.com/taskprotection/ecs-taskprotection-controller/controllers/taskref"
 )
 
-// pollResult is what one poll of a watch read from ECS, keyed by task ID so
-// that results are matched to requested tasks by ID and never by position.
+// pollResult holds the protection data of one poll, keyed by task ID so that
+// results are matched to requested tasks by ID and never by position.
 type pollResult struct {
 	protected map[string]types.ProtectedTask
 	failures  map[string]types.Failure

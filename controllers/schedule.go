@@ -79,9 +79,9 @@ func (s Schedule) jitter(d time.Duration) time.Duration {
 	return wait.Jitter(d, s.Jitter)
 }
 
-// pollState is what the controller remembers of a watch between polls. It
-// lives in memory only: status carries no poll time, because a time that
-// changes on every poll would turn every poll into a write.
+// pollState is the in-memory record of a watch between polls. Status
+// carries no poll time, because a time that changes on every poll would turn
+// every poll into a write.
 type pollState struct {
 	uid         types.UID
 	generation  int64

@@ -14,7 +14,7 @@ import (
 )
 
 // unknownTaskDetail is the failure detail of a requested task that ECS
-// returned in neither list. Early ECS releases answered that way for tasks
+// returned in neither list. Early ECS releases returned that for tasks
 // that were never protected.
 const unknownTaskDetail = "ECS returned this task in neither protectedTasks nor failures"
 

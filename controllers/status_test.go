@@ -50,7 +50,7 @@ func resultOf(protected []types.ProtectedTask, failures []types.Failure) *pollRe
 func TestApplyPollSuccessMatchesByTaskID(t *testing.T) {
 	expiry := fixedNow.Add(90*time.Minute + 500*time.Millisecond)
 	// The watch names A by ID, B by new-format ARN and an old-format task by
-	// ID; ECS answers with full ARNs in another order.
+	// ID; ECS returns full ARNs in another order.
 	watch := newWatch(idA, arnBase+"orders/"+idB, oldID)
 	result := resultOf([]types.ProtectedTask{
 		{TaskArn: aws.String(arnBase + oldID), ProtectionEnabled: false},
@@ -99,7 +99,7 @@ func TestApplyPollSuccessMatchesByTaskID(t *testing.T) {
 }
 
 func TestApplyPollSuccessDeploymentBlockedIsFailure(t *testing.T) {
-	// UpdateTaskProtection can answer HTTP 200 with the task under failures:
+	// UpdateTaskProtection can return HTTP 200 with the task under failures:
 	// a 200 is not success for every task.
 	watch := newWatch(idA, idB)
 	expiry := fixedNow.Add(time.Hour)
@@ -123,7 +123,7 @@ func TestApplyPollSuccessDeploymentBlockedIsFailure(t *testing.T) {
 }
 
 func TestApplyPollSuccessEmptyAnswerReportsUnknown(t *testing.T) {
-	// Early ECS answered a never-protected task with both lists empty.
+	// Early ECS returned both lists empty for a never-protected task.
 	watch := newWatch(idA)
 
 	applyPollSuccess(watch, resultOf(nil, nil), fixedNow)

@@ -13,7 +13,7 @@ import (
 	ecsv1alpha1 "github.com/taskprotection/ecs-taskprotection-controller/api/v1alpha1"
 )
 
-// Retry is how the controller treats a class of errors.
+// Retry is the retry policy for a class of errors.
 type Retry int
 
 const (
@@ -39,7 +39,7 @@ type Class struct {
 	// contains request IDs or other text that changes between calls.
 	Message string
 
-	// Retry says when to poll again.
+	// Retry sets when to poll again.
 	Retry Retry
 }
 

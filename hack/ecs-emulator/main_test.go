@@ -175,11 +175,11 @@ func TestDoneScenario(t *testing.T) {
 	}
 
 	const unknown = "0123456789abcdef0123456789abcdef"
-	asked := []string{service1, service2, service3, standalone, unknown}
+	requested := []string{service1, service2, service3, standalone, unknown}
 
 	// AWS CLI.
 	var got cliProtection
-	cli(&got, append([]string{"get-task-protection", "--cluster", "orders", "--tasks"}, asked...)...)
+	cli(&got, append([]string{"get-task-protection", "--cluster", "orders", "--tasks"}, requested...)...)
 	if len(got.ProtectedTasks) != 3 {
 		t.Fatalf("CLI protectedTasks = %+v, want 3", got.ProtectedTasks)
 	}
@@ -214,7 +214,7 @@ func TestDoneScenario(t *testing.T) {
 
 	// boto3.
 	results := ecsemulatortest.RunBoto3(t, url, region, []ecsemulatortest.Boto3Call{{
-		Method: "get_task_protection", Params: map[string]any{"cluster": "orders", "tasks": asked},
+		Method: "get_task_protection", Params: map[string]any{"cluster": "orders", "tasks": requested},
 	}})
 	if results[0].Error != nil {
 		t.Fatalf("boto3 error: %+v", results[0].Error)
@@ -237,7 +237,7 @@ func TestDoneScenario(t *testing.T) {
 	// Go SDK.
 	client := ecsemulatortest.NewClient(url, region)
 	ctx := context.Background()
-	out, err := client.GetTaskProtection(ctx, &ecs.GetTaskProtectionInput{Cluster: aws.String("orders"), Tasks: asked})
+	out, err := client.GetTaskProtection(ctx, &ecs.GetTaskProtectionInput{Cluster: aws.String("orders"), Tasks: requested})
 	if err != nil {
 		t.Fatalf("Go SDK GetTaskProtection: %v", err)
 	}

@@ -25,7 +25,7 @@ func NewClock(now func() time.Time) *Clock {
 	return &Clock{source: now}
 }
 
-// NewFixedClock returns a clock that stands still at t until Advance or Set
+// NewFixedClock returns a clock that stays at t until Advance or Set
 // moves it.
 func NewFixedClock(t time.Time) *Clock {
 	return &Clock{fixed: t}

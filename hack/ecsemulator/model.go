@@ -15,9 +15,9 @@ const (
 	statusStopped  = "STOPPED"
 )
 
-// maxTasksPerService is the ECS default quota of tasks per service; the
-// emulator rejects larger desired counts so that a typo cannot make it
-// allocate millions of tasks.
+// maxTasksPerService is the ECS default quota of tasks per service. The
+// emulator rejects larger desired counts, so a typo cannot make it allocate
+// millions of tasks.
 const maxTasksPerService = 5000
 
 // regionState is everything one region of the emulated account contains.

@@ -263,7 +263,7 @@ func (e *Emulator) deleteService(rs *regionState, c *call) (any, *apiError) {
 	svc.desiredCount = 0
 	// NOTE: the emulator stops protected tasks too when the service is
 	// deleted, because protection only guards against scale-in and
-	// deployments; how ECS drains protected tasks on deletion is not
+	// deployments. How ECS drains protected tasks on deletion is not
 	// documented.
 	for _, t := range cl.runningTasks(svc) {
 		stopTask(t, "Service "+svc.name+" was deleted.", stopCodeScheduler, now)
@@ -309,7 +309,7 @@ func (e *Emulator) describeServices(rs *regionState, c *call) (any, *apiError) {
 	return map[string]any{"services": services, "failures": failures}, nil
 }
 
-// purgeStopped forgets stopped tasks older than the retention, after which
+// purgeStopped removes stopped tasks older than the retention, after which
 // ECS reports them as MISSING. The caller holds e.mu.
 func (e *Emulator) purgeStopped(rs *regionState, now time.Time) {
 	for _, cl := range rs.clusters {
